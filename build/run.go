@@ -1,0 +1,219 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/zbuild/zbuild/internal/engine"
+	"github.com/zbuild/zbuild/internal/output"
+	"github.com/zbuild/zbuild/internal/registry"
+	"github.com/zbuild/zbuild/internal/store"
+	"github.com/zbuild/zbuild/internal/worker/linux"
+	"github.com/zbuild/zbuild/progress"
+)
+
+// Result is a finished build.
+type Result struct {
+	// ImageID is the image's manifest digest ("sha256:…"): its ID in the
+	// local store, as docker's containerd image store and podman use it.
+	ImageID string
+	// ConfigDigest is the digest of the image config.
+	ConfigDigest string
+	// Tags are the names the image got in the local store.
+	Tags []string
+	// Image is the built image, readable from the local store.
+	Image v1.Image
+	// Steps is the number of steps run; Layers the layers they wrote.
+	Steps, Layers int
+	Duration      time.Duration
+}
+
+// Run builds the image opts describe and writes it to its outputs (by
+// default, the local store under opts.Tags).
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	start := time.Now()
+	events := opts.Progress
+	if events == nil {
+		events = progress.Discard
+	}
+	root := opts.Root
+	if root == "" {
+		root = store.DefaultRoot()
+	}
+	st, err := store.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	// A shared lock keeps `zbuild prune` from collecting what this build
+	// is using; other builds share the store freely.
+	lock, err := st.Shared(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	w, err := linux.New(filepath.Join(st.Root(), "worker"), linux.WithCacheRoot(filepath.Join(st.Root(), "cache")))
+	if err != nil {
+		return nil, err
+	}
+	eng := engine.New(st, w, registry.Options{})
+	pull := string(opts.Pull)
+	if pull == "" {
+		pull = string(PullMissing)
+	}
+	resolver := eng.Resolver(pull)
+	resolver.Events = events
+	pr, err := Plan(ctx, opts, resolver)
+	if err != nil {
+		return nil, err
+	}
+	for _, wr := range pr.Warnings {
+		events.Emit(progress.Event{Time: time.Now(), Kind: progress.Warning, Line: fmt.Sprintf("%s: %s (%s:%d)", wr.RuleName, wr.Message, wr.Pos.File, wr.Pos.Line), Pos: wr.Pos})
+	}
+	secrets, err := readSecrets(opts.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	ssh, err := sshSockets(opts.SSH)
+	if err != nil {
+		return nil, err
+	}
+	network := opts.Network
+	if network == "" {
+		network = "default"
+	}
+	events.Emit(progress.Event{Time: time.Now(), Kind: progress.BuildStarted, Stages: len(pr.Graph.Needed())})
+	res, err := eng.Build(ctx, engine.Request{
+		Graph:           pr.Graph,
+		ContextDir:      opts.ContextDir,
+		Pull:            pull,
+		Network:         network,
+		Secrets:         secrets,
+		SSH:             ssh,
+		Jobs:            opts.Jobs,
+		SourceDateEpoch: opts.SourceDateEpoch,
+		Labels:          opts.Labels,
+		Progress:        events,
+	})
+	if err != nil {
+		events.Emit(progress.Event{Time: time.Now(), Kind: progress.BuildDone, Error: err.Error(), Duration: time.Since(start)})
+		return nil, err
+	}
+	out := &Result{ConfigDigest: res.ImageID.String(), Image: res.Image, Steps: res.Steps, Layers: res.Layers}
+	if err := writeOutputs(ctx, st, res.Image, opts, out); err != nil {
+		events.Emit(progress.Event{Time: time.Now(), Kind: progress.BuildDone, Error: err.Error(), Duration: time.Since(start)})
+		return nil, err
+	}
+	if opts.IIDFile != "" {
+		if err := os.WriteFile(opts.IIDFile, []byte(out.ImageID), 0o644); err != nil {
+			return nil, fmt.Errorf("writing --iidfile: %w", err)
+		}
+	}
+	out.Duration = time.Since(start)
+	events.Emit(progress.Event{Time: time.Now(), Kind: progress.BuildDone, Image: out.ImageID, Duration: out.Duration})
+	return out, nil
+}
+
+// writeOutputs stores the image (always: its layers are already there) and
+// writes every --output.
+func writeOutputs(ctx context.Context, st *store.Store, img v1.Image, opts Options, res *Result) error {
+	tags := append([]string(nil), opts.Tags...)
+	for _, o := range opts.Outputs {
+		if (o.Type == "image" || o.Type == "registry") && o.Attrs["name"] != "" {
+			tags = append(tags, o.Attrs["name"])
+		}
+		if o.Attrs["push"] == "true" || o.Type == "registry" {
+			return &UsageError{"--output", o.Type, "pushing to a registry is not supported yet; build, then push with a registry tool from an oci output"}
+		}
+	}
+	digest, err := st.PutImage(ctx, img, tags...)
+	if err != nil {
+		return fmt.Errorf("storing the image: %w", err)
+	}
+	res.ImageID, res.Tags = digest.String(), tags
+	ref := ""
+	if len(tags) > 0 {
+		ref = tags[0]
+	}
+	for _, o := range opts.Outputs {
+		var err error
+		switch o.Type {
+		case "image", "registry":
+			continue
+		case "oci":
+			if output.IsTarPath(o.Dest) && o.Attrs["tar"] != "false" {
+				err = output.ToFile(o.Dest, os.Stdout, func(w io.Writer) error { return output.OCIArchive(ctx, img, w, ref) })
+			} else {
+				err = output.OCILayoutDir(ctx, img, o.Dest, ref)
+			}
+		case "docker":
+			err = output.ToFile(o.Dest, os.Stdout, func(w io.Writer) error { return output.DockerArchive(ctx, img, w, ref) })
+		case "tar":
+			err = output.ToFile(o.Dest, os.Stdout, func(w io.Writer) error { return output.RootfsTar(ctx, img, w) })
+		case "local":
+			err = output.RootfsDir(ctx, img, o.Dest)
+		default:
+			err = &UsageError{"--output", o.Type, "unknown output type"}
+		}
+		if err != nil {
+			return fmt.Errorf("output type=%s,dest=%s: %w", o.Type, o.Dest, err)
+		}
+	}
+	return nil
+}
+
+// readSecrets reads every --secret once, before the build starts, so a
+// missing file fails fast and nothing reads it again.
+func readSecrets(secrets []Secret) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, s := range secrets {
+		if s.Env != "" {
+			v, ok := os.LookupEnv(s.Env)
+			if !ok {
+				return nil, &UsageError{"--secret", "id=" + s.ID, "environment variable " + s.Env + " is not set"}
+			}
+			out[s.ID] = []byte(v)
+			continue
+		}
+		data, err := os.ReadFile(s.Src)
+		if err != nil {
+			return nil, &UsageError{"--secret", "id=" + s.ID, err.Error()}
+		}
+		out[s.ID] = data
+	}
+	return out, nil
+}
+
+// sshSockets maps --ssh ids to agent sockets. Forwarding raw key files needs
+// an in-process agent, which zbuild does not have yet.
+func sshSockets(list []SSH) (map[string]string, error) {
+	out := map[string]string{}
+	for _, s := range list {
+		paths := s.Paths
+		if len(paths) == 0 {
+			sock := os.Getenv("SSH_AUTH_SOCK")
+			if sock == "" {
+				return nil, &UsageError{"--ssh", s.ID, "SSH_AUTH_SOCK is not set: start an ssh agent or give ID=SOCKET"}
+			}
+			paths = []string{sock}
+		}
+		if len(paths) != 1 {
+			return nil, &UsageError{"--ssh", s.ID, "only one agent socket per id is supported"}
+		}
+		fi, err := os.Stat(paths[0])
+		if err != nil {
+			return nil, &UsageError{"--ssh", s.ID, err.Error()}
+		}
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, &UsageError{"--ssh", s.ID, paths[0] + " is not an agent socket (key files are not supported yet: load them into ssh-agent)"}
+		}
+		out[s.ID] = paths[0]
+	}
+	return out, nil
+}
+

@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/zbuild/zbuild/build"
+	"github.com/zbuild/zbuild/plan"
+)
+
+// buildFlags are the flags of `zbuild build` and `zbuild plan`, named as in
+// `docker build` and `buildah build`.
+type buildFlags struct {
+	// file is -f: the Dockerfile path, or "-" for stdin.
+	file string
+	// tags are -t NAME[:TAG], repeatable.
+	tags []string
+	// buildArgs are --build-arg KEY[=VALUE]; StringArray so values may hold commas.
+	buildArgs []string
+	// target is --target STAGE.
+	target string
+	// platform is --platform os/arch[/variant].
+	platform string
+	// noCache is --no-cache.
+	noCache bool
+	// pull is --pull[=missing|always|never]; a bare --pull means always.
+	pull string
+	// outputs are --output/-o values.
+	outputs []string
+	// iidfile is --iidfile FILE.
+	iidfile string
+	// progress is --progress auto|plain|json|quiet.
+	progress string
+	// quiet is -q: print only the image ID.
+	quiet bool
+	// secrets are --secret id=…,src=…|env=….
+	secrets []string
+	// ssh are --ssh default|ID=PATH.
+	ssh []string
+	// network is --network default|none|host.
+	network string
+	// labels are --label KEY=VALUE.
+	labels []string
+	// jobs is --jobs N.
+	jobs int
+	// sourceDateEpoch is --source-date-epoch SECONDS (default $SOURCE_DATE_EPOCH).
+	sourceDateEpoch string
+}
+
+func (f *buildFlags) addFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&f.file, "file", "f", "", "Dockerfile path (default CONTEXT/Dockerfile, then CONTEXT/Containerfile; - reads stdin)")
+	fs.StringArrayVarP(&f.tags, "tag", "t", nil, "name the image NAME[:TAG] (repeatable)")
+	fs.StringArrayVar(&f.buildArgs, "build-arg", nil, "set a build-time variable KEY=VALUE (KEY alone takes it from the environment)")
+	fs.StringVar(&f.target, "target", "", "build this stage (default: the last one)")
+	fs.StringVar(&f.platform, "platform", "", "target platform os/arch[/variant] (default: the host's)")
+	fs.BoolVar(&f.noCache, "no-cache", false, "do not use the step cache")
+	fs.StringVar(&f.pull, "pull", string(build.PullMissing), "pull base images: missing, always or never (--pull alone means always)")
+	fs.Lookup("pull").NoOptDefVal = string(build.PullAlways)
+	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination: type=image|oci|docker|tar|local[,dest=PATH] (default: the local store)")
+	fs.StringVar(&f.iidfile, "iidfile", "", "write the image ID to this file")
+	fs.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, json or quiet")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
+	fs.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR]")
+	fs.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent socket or keys for RUN --mount=type=ssh: default|ID[=SOCKET|KEY,…]")
+	fs.StringVar(&f.network, "network", "default", "network for RUN steps: default (the host's network), none or host")
+	fs.StringArrayVar(&f.labels, "label", nil, "add a label KEY=VALUE to the image")
+	fs.IntVar(&f.jobs, "jobs", 0, "stages to run at once (default: the number of CPUs)")
+	fs.StringVar(&f.sourceDateEpoch, "source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"), "clamp timestamps to this Unix time for reproducible images (default $SOURCE_DATE_EPOCH)")
+}
+
+// options validates the flags and turns them into library options.
+func (f *buildFlags) options(contextDir string, stdin io.Reader) (build.Options, error) {
+	opts := build.Options{ContextDir: contextDir, Dockerfile: f.file, Target: f.target, Tags: f.tags, NoCache: f.noCache, IIDFile: f.iidfile, Jobs: f.jobs}
+	var err error
+	if opts.BuildArgs, err = build.ParseKeyValues("--build-arg", f.buildArgs, os.LookupEnv); err != nil {
+		return opts, err
+	}
+	if opts.Labels, err = build.ParseKeyValues("--label", f.labels, nil); err != nil {
+		return opts, err
+	}
+	if f.platform != "" {
+		p, err := build.ParsePlatform(f.platform)
+		if err != nil {
+			return opts, err
+		}
+		opts.Platforms = []plan.Platform{p}
+	}
+	switch build.PullPolicy(f.pull) {
+	case build.PullMissing, build.PullAlways, build.PullNever:
+		opts.Pull = build.PullPolicy(f.pull)
+	case "true":
+		opts.Pull = build.PullAlways
+	case "false":
+		opts.Pull = build.PullMissing
+	default:
+		return opts, &build.UsageError{Flag: "--pull", Value: f.pull, Msg: "want missing, always or never"}
+	}
+	for _, o := range f.outputs {
+		out, err := build.ParseOutput(o)
+		if err != nil {
+			return opts, err
+		}
+		opts.Outputs = append(opts.Outputs, out)
+	}
+	for _, s := range f.secrets {
+		sec, err := build.ParseSecret(s)
+		if err != nil {
+			return opts, err
+		}
+		opts.Secrets = append(opts.Secrets, sec)
+	}
+	for _, s := range f.ssh {
+		ssh, err := build.ParseSSH(s)
+		if err != nil {
+			return opts, err
+		}
+		opts.SSH = append(opts.SSH, ssh)
+	}
+	switch f.network {
+	case "default", "none", "host":
+		opts.Network = f.network
+	default:
+		return opts, &build.UsageError{Flag: "--network", Value: f.network, Msg: "want default, none or host"}
+	}
+	switch f.progress {
+	case "auto", "tty", "plain", "json", "rawjson", "quiet":
+	default:
+		return opts, &build.UsageError{Flag: "--progress", Value: f.progress, Msg: "want auto, plain, json or quiet"}
+	}
+	if f.jobs < 0 {
+		return opts, &build.UsageError{Flag: "--jobs", Value: strconv.Itoa(f.jobs), Msg: "must be 0 (all CPUs) or more"}
+	}
+	if f.sourceDateEpoch != "" {
+		sec, err := strconv.ParseInt(f.sourceDateEpoch, 10, 64)
+		if err != nil || sec < 0 {
+			return opts, &build.UsageError{Flag: "--source-date-epoch", Value: f.sourceDateEpoch, Msg: "want a non-negative Unix time in seconds"}
+		}
+		t := time.Unix(sec, 0).UTC()
+		opts.SourceDateEpoch = &t
+	}
+	if f.file == "-" {
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return opts, fmt.Errorf("reading Dockerfile from stdin: %w", err)
+		}
+		opts.DockerfileContent = data
+	}
+	return opts, nil
+}

@@ -1,0 +1,222 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/moby/patternmatcher"
+
+	"github.com/zbuild/zbuild/internal/copier"
+	"github.com/zbuild/zbuild/internal/fetch"
+	"github.com/zbuild/zbuild/internal/worker/linux"
+	"github.com/zbuild/zbuild/plan"
+)
+
+// copy runs a COPY step: sources from the context, a stage or an image are
+// written into a fresh snapshot, which becomes the step's layer.
+func (b *build) copy(ctx context.Context, sr *stageResult, step *plan.Step) (int64, error) {
+	c := step.Copy
+	root, err := b.sourceRoot(ctx, c.From)
+	if err != nil {
+		return 0, err
+	}
+	var ignore *patternmatcher.PatternMatcher
+	if c.From.IsZero() {
+		if ignore, err = b.ignoreMatcher(); err != nil {
+			return 0, err
+		}
+	}
+	snap, err := b.prepare(ctx, sr)
+	if err != nil {
+		return 0, err
+	}
+	if err := b.transfer(ctx, sr, snap, c.Transfer, root, c.Transfer.Sources, ignore, false); err != nil {
+		snap.Remove()
+		return 0, err
+	}
+	return b.commit(ctx, sr, snap, step)
+}
+
+// add runs an ADD step: local sources as COPY (archives extracted unless
+// --unpack=false), URLs downloaded and git repositories cloned first.
+func (b *build) add(ctx context.Context, sr *stageResult, step *plan.Step) (int64, error) {
+	a := step.Add
+	var local, remote []string
+	for _, s := range a.Sources {
+		if fetch.IsURL(s) || fetch.IsGit(s) {
+			remote = append(remote, s)
+		} else {
+			local = append(local, s)
+		}
+	}
+	if len(a.Sources)+len(a.Inline) > 1 && !strings.HasSuffix(a.Dest, "/") && len(remote) > 0 {
+		return 0, fmt.Errorf("when using ADD with more than one source, the destination must be a directory and end with a /")
+	}
+	ignore, err := b.ignoreMatcher()
+	if err != nil {
+		return 0, err
+	}
+	snap, err := b.prepare(ctx, sr)
+	if err != nil {
+		return 0, err
+	}
+	fail := func(err error) (int64, error) {
+		snap.Remove()
+		return 0, err
+	}
+	unpackLocal := a.Unpack == nil || *a.Unpack
+	if len(local) > 0 || len(a.Inline) > 0 {
+		if err := b.transfer(ctx, sr, snap, a.Transfer, b.req.ContextDir, local, ignore, unpackLocal); err != nil {
+			return fail(err)
+		}
+	}
+	for _, src := range remote {
+		tmp, err := b.e.store.TempDir("add")
+		if err != nil {
+			return fail(err)
+		}
+		err = b.addRemote(ctx, sr, snap, a, src, tmp)
+		os.RemoveAll(tmp)
+		if err != nil {
+			return fail(err)
+		}
+	}
+	return b.commit(ctx, sr, snap, step)
+}
+
+// addRemote fetches one URL or git source into tmp and copies it in.
+func (b *build) addRemote(ctx context.Context, sr *stageResult, snap *linux.Snapshot, a *plan.Add, src, tmp string) error {
+	t := a.Transfer
+	t.Inline = nil
+	if fetch.IsGit(src) {
+		if err := fetch.Git(ctx, src, a.KeepGitDir, tmp); err != nil {
+			return err
+		}
+		return b.transfer(ctx, sr, snap, t, tmp, []string{"/"}, nil, false)
+	}
+	file, err := fetch.URL(ctx, src, a.Checksum, tmp)
+	if err != nil {
+		return err
+	}
+	// A URL is never extracted unless --unpack=true, as in Docker.
+	unpack := a.Unpack != nil && *a.Unpack
+	return b.transfer(ctx, sr, snap, t, tmp, []string{path.Base(file)}, nil, unpack)
+}
+
+// transfer copies sources from srcRoot into the snapshot at t.Dest,
+// resolved against the working directory, with t's ownership and mode.
+func (b *build) transfer(ctx context.Context, sr *stageResult, snap *linux.Snapshot, t plan.Transfer, srcRoot string, sources []string, ignore *patternmatcher.PatternMatcher, unpack bool) error {
+	dest := t.Dest
+	if !path.IsAbs(dest) {
+		wd := sr.cfg.Config.WorkingDir
+		if wd == "" {
+			wd = "/"
+		}
+		dest = path.Join(wd, dest)
+		if strings.HasSuffix(t.Dest, "/") || t.Dest == "." || strings.HasSuffix(t.Dest, "/.") {
+			dest += "/"
+		}
+	}
+	var owner *copier.Owner
+	if t.Chown != "" {
+		o, err := copier.ResolveOwner(snap.Merged, t.Chown)
+		if err != nil {
+			return err
+		}
+		owner = o
+	}
+	_, err := copier.Copy(ctx, copier.Request{
+		SrcRoot:  srcRoot,
+		Sources:  sources,
+		Inline:   t.Inline,
+		DestRoot: snap.Merged,
+		Dest:     dest,
+		Owner:    owner,
+		Chmod:    t.Chmod,
+		Parents:  t.Parents,
+		Exclude:  t.Exclude,
+		Ignore:   ignore,
+		Unpack:   unpack,
+		ModTime:  b.req.SourceDateEpoch,
+	})
+	return err
+}
+
+// ignoreMatcher compiles the plan's .dockerignore patterns once per build.
+func (b *build) ignoreMatcher() (*patternmatcher.PatternMatcher, error) {
+	b.ignoreOnce.Do(func() {
+		if len(b.req.Graph.Context.Exclude) == 0 {
+			return
+		}
+		b.ignore, b.ignoreErr = patternmatcher.New(b.req.Graph.Context.Exclude)
+		if b.ignoreErr != nil {
+			b.ignoreErr = fmt.Errorf("%s: %w", b.req.Graph.Context.IgnoreFile, b.ignoreErr)
+		}
+	})
+	return b.ignore, b.ignoreErr
+}
+
+// sourceRoot is the host directory a COPY --from or a mount reads from:
+// the context, a read-only view of a stage's result, or of an image.
+func (b *build) sourceRoot(ctx context.Context, f plan.From) (string, error) {
+	switch f.Kind {
+	case plan.FromContext:
+		return b.req.ContextDir, nil
+	case plan.FromStage:
+		return b.viewOf(ctx, b.results[f.Stage])
+	case plan.FromImage:
+		st := &b.req.Graph.Stages[0]
+		sr, err := b.imageSource(ctx, f.Ref, st.Platform)
+		if err != nil {
+			return "", err
+		}
+		return b.viewOf(ctx, sr)
+	}
+	return "", fmt.Errorf("unknown source kind %q", f.Kind)
+}
+
+// imageSource resolves an image used by COPY --from or a mount, once per build.
+func (b *build) imageSource(ctx context.Context, ref string, p plan.Platform) (*stageResult, error) {
+	b.mu.Lock()
+	c, ok := b.images[ref]
+	if !ok {
+		c = &imageCall{done: make(chan struct{})}
+		if b.images == nil {
+			b.images = map[string]*imageCall{}
+		}
+		b.images[ref] = c
+		b.mu.Unlock()
+		c.sr, c.err = b.fromImage(ctx, ref, p, -1, ref)
+		close(c.done)
+	} else {
+		b.mu.Unlock()
+	}
+	<-c.done
+	return c.sr, c.err
+}
+
+type imageCall struct {
+	done chan struct{}
+	sr   *stageResult
+	err  error
+}
+
+// viewOf mounts (once) a snapshot of sr's file system for reading. Views
+// are removed when the build ends.
+func (b *build) viewOf(ctx context.Context, sr *stageResult) (string, error) {
+	sr.viewOnce.Do(func() {
+		sr.view, sr.viewErr = b.e.worker.Prepare(ctx, sr.lowers())
+		if sr.viewErr == nil {
+			b.mu.Lock()
+			b.views = append(b.views, sr.view)
+			b.mu.Unlock()
+		}
+	})
+	if sr.viewErr != nil {
+		return "", fmt.Errorf("mounting the files of stage %s: %w", sr.name, sr.viewErr)
+	}
+	return sr.view.Merged, nil
+}

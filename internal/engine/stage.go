@@ -1,0 +1,170 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/zbuild/zbuild/internal/worker/linux"
+	"github.com/zbuild/zbuild/plan"
+	"github.com/zbuild/zbuild/progress"
+)
+
+// layerRef is one layer of a stage's chain: its unpacked overlay-format
+// directory (a short path, used as an overlay lower dir) and its blob.
+type layerRef struct {
+	dir   string
+	layer v1.Layer
+}
+
+// stageResult is a stage's file system (as a layer chain) and image config
+// as its steps change them.
+type stageResult struct {
+	index  int
+	name   string
+	layers []layerRef // bottom first
+	cfg    v1.ConfigFile
+
+	viewOnce sync.Once
+	view     *linux.Snapshot
+	viewErr  error
+}
+
+// lowers returns the chain's directories top first, as overlayfs wants them.
+func (s *stageResult) lowers() []string {
+	out := make([]string, len(s.layers))
+	for i, l := range s.layers {
+		out[len(s.layers)-1-i] = l.dir
+	}
+	return out
+}
+
+// clone copies s for a stage that starts FROM it; layer refs are shared
+// (read-only), the config is deep-copied through its JSON form.
+func (s *stageResult) clone(index int, name string) (*stageResult, error) {
+	n := &stageResult{index: index, name: name, layers: append([]layerRef(nil), s.layers...)}
+	cfg, err := copyConfig(&s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.cfg = *cfg
+	return n, nil
+}
+
+// runStage builds stage i: its base, then each step in order.
+func (b *build) runStage(ctx context.Context, i int) (*stageResult, error) {
+	st := &b.req.Graph.Stages[i]
+	sr, err := b.initStage(ctx, st)
+	if err != nil {
+		return nil, &StepError{Stage: i, Step: plan.Step{Text: "FROM " + baseText(b.req.Graph, st.Base), Pos: st.Pos}, Err: err}
+	}
+	for j := range st.Steps {
+		step := &st.Steps[j]
+		id := int(b.ids.Add(1))
+		ev := progress.Event{ID: id, Stage: i, StageName: st.Name, Step: j + 1, Steps: len(st.Steps), Text: step.Text, Pos: step.Pos}
+		start := time.Now()
+		b.emit(ev, progress.StepStarted)
+		size, err := b.runStep(ctx, sr, step, ev)
+		if err != nil {
+			ev.Error = err.Error()
+			b.emit(ev, progress.StepFailed)
+			return nil, &StepError{Stage: i, Step: *step, Err: err}
+		}
+		ev.Duration, ev.Size = time.Since(start), size
+		b.emit(ev, progress.StepDone)
+		b.mu.Lock()
+		b.nSteps++
+		if size > 0 {
+			b.nLayer++
+		}
+		b.mu.Unlock()
+	}
+	return sr, nil
+}
+
+func (b *build) emit(ev progress.Event, kind progress.Kind) {
+	ev.Kind, ev.Time = kind, time.Now()
+	b.events.Emit(ev)
+}
+
+// runStep dispatches one step; it returns the size of the layer written (0
+// for none).
+func (b *build) runStep(ctx context.Context, sr *stageResult, step *plan.Step, ev progress.Event) (int64, error) {
+	switch {
+	case step.Config != nil:
+		return b.applyConfig(ctx, sr, step)
+	case step.Run != nil:
+		return b.run(ctx, sr, step, ev)
+	case step.Copy != nil:
+		return b.copy(ctx, sr, step)
+	case step.Add != nil:
+		return b.add(ctx, sr, step)
+	}
+	return 0, fmt.Errorf("step has no operation")
+}
+
+// initStage makes the starting state of st from its base.
+func (b *build) initStage(ctx context.Context, st *plan.Stage) (*stageResult, error) {
+	switch st.Base.Kind {
+	case plan.BaseScratch:
+		sr := &stageResult{index: st.Index, name: st.Name}
+		sr.cfg.OS, sr.cfg.Architecture, sr.cfg.Variant = st.Platform.OS, st.Platform.Architecture, st.Platform.Variant
+		sr.cfg.RootFS.Type = "layers"
+		return sr, nil
+	case plan.BaseStage:
+		return b.results[st.Base.Stage].clone(st.Index, st.Name)
+	default:
+		ref := st.Base.Ref
+		if st.Base.Kind == plan.BaseOCILayout {
+			ref = "oci-layout://" + ref
+		}
+		return b.fromImage(ctx, ref, st.Platform, st.Index, st.Name)
+	}
+}
+
+// fromImage starts a stage (or a COPY --from source) from an image: its
+// layers are unpacked once into the store and used as lower dirs.
+func (b *build) fromImage(ctx context.Context, ref string, p plan.Platform, index int, name string) (*stageResult, error) {
+	bi, err := b.e.bases.resolve(ctx, ref, p, b.req.Pull, b.events)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := copyConfig(bi.cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Triggers of the base run as the stage's first steps (the front-end put
+	// them there); the new image does not inherit them.
+	cfg.Config.OnBuild = nil
+	sr := &stageResult{index: index, name: name, cfg: *cfg}
+	layers, err := bi.img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("listing layers of %s: %w", ref, err)
+	}
+	for _, l := range layers {
+		dir, err := b.e.store.Unpack(ctx, l)
+		if err != nil {
+			return nil, fmt.Errorf("unpacking a layer of %s: %w", ref, err)
+		}
+		sr.layers = append(sr.layers, layerRef{dir: dir, layer: l})
+	}
+	return sr, nil
+}
+
+func baseText(g *plan.Graph, b plan.Base) string {
+	switch b.Kind {
+	case plan.BaseStage:
+		if n := g.Stages[b.Stage].Name; n != "" {
+			return n
+		}
+		return fmt.Sprint(b.Stage)
+	case plan.BaseScratch:
+		return "scratch"
+	case plan.BaseOCILayout:
+		return "oci-layout://" + b.Ref
+	}
+	return b.Ref
+}

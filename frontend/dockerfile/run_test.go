@@ -21,6 +21,8 @@ func TestRun(t *testing.T) {
 			`{"args":["echo","hi there"]}`},
 		{"line continuations", "FROM alpine\nRUN apt-get update \\\n  && apt-get install -y \\\n     curl\n", Options{},
 			`{"args":["/bin/sh","-c","apt-get update   && apt-get install -y      curl"]}`},
+		{"escape directive", "# escape=`\nFROM alpine\nRUN echo C:\\dir `\n  && echo done\n", Options{},
+			`{"args":["/bin/sh","-c","echo C:\\dir   && echo done"]}`},
 		{"SHELL instruction", "FROM alpine\nSHELL [\"/bin/ash\", \"-eo\", \"pipefail\", \"-c\"]\nRUN make\n", Options{},
 			`{"args":["/bin/ash","-eo","pipefail","-c","make"]}`},
 		{"base image shell", "FROM base\nRUN make\n", bashBase,

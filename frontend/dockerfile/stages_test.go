@@ -1,6 +1,8 @@
 package dockerfile
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -180,5 +182,15 @@ func TestUnneededStageErrors(t *testing.T) {
 	e := convertErr(t, src, Options{Target: "broken"})
 	if !strings.HasPrefix(e.Error(), `Dockerfile:3:18: unsupported mount type "bogus"`) {
 		t.Errorf("error %v", e)
+	}
+}
+
+// TestCancelled: a cancelled context stops the conversion with its error.
+func TestCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Convert(ctx, []byte("FROM alpine\nRUN true\n"), pinned(Options{}))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", err)
 	}
 }

@@ -5,6 +5,7 @@ package copier
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -119,3 +120,19 @@ func platformSupported() error { return nil }
 
 // oNoFollow makes opening a symlink fail instead of following it.
 const oNoFollow = unix.O_NOFOLLOW
+
+// openFile is os.OpenFile without the poller set-up Go attempts for every
+// file it opens (several fcntl calls and a failing epoll_ctl); regular
+// files never use the poller, and with 20,000 small files those calls add
+// up to a tenth of the syscalls.
+func openFile(name string, flag int, perm uint32) (*os.File, error) {
+	for {
+		fd, err := unix.Open(name, flag|unix.O_CLOEXEC, perm)
+		if err == nil {
+			return os.NewFile(uintptr(fd), name), nil
+		}
+		if err != unix.EINTR {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+	}
+}

@@ -5,6 +5,7 @@ package copier
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"runtime"
 	"time"
 )
@@ -43,3 +44,7 @@ func setTimes(string, time.Time, time.Time) error { return errPlatform() }
 func mknod(string, meta) error                    { return errPlatform() }
 func copyXattrs(_, _ string, buf []byte) []byte   { return buf }
 func setXattrs(string, map[string]string)         {}
+
+func openFile(name string, flag int, perm uint32) (*os.File, error) {
+	return os.OpenFile(name, flag, fs.FileMode(perm))
+}

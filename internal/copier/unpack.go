@@ -82,7 +82,7 @@ func decompress(r io.Reader) (io.ReadCloser, string, error) {
 // (possibly compressed) by reading its first header, as BuildKit does. A
 // file that is not one, or is damaged, is not an archive: ADD copies it.
 func detectArchive(p string) (*archive, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow, 0)
+	f, err := openFile(p, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func detectArchive(p string) (*archive, error) {
 // directories, owners come from the archive (or Owner), and whiteout files
 // are written as they are, not interpreted.
 func (c *copier) unpack(ctx context.Context, it item, dest string) error {
-	f, err := os.OpenFile(it.host, os.O_RDONLY|oNoFollow, 0)
+	f, err := openFile(it.host, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", it.src, err)
 	}
@@ -208,7 +208,7 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header) error {
 		}
 	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
 		var out *os.File
-		if out, err = os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600); err != nil {
+		if out, err = openFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600); err != nil {
 			return err
 		}
 		n, err := x.c.copyData(ctx, out, x.tr)

@@ -210,7 +210,7 @@ func (c *copier) copyEntry(ctx context.Context, src, dst string, m meta) error {
 				return c.hardlink(first, dst, m)
 			}
 		}
-		in, err := os.OpenFile(src, os.O_RDONLY|oNoFollow, 0)
+		in, err := openFile(src, os.O_RDONLY|oNoFollow, 0)
 		if err != nil {
 			return fmt.Errorf("opening %s: %w", src, err)
 		}
@@ -303,7 +303,7 @@ func (c *copier) writeRegular(ctx context.Context, dst string, m meta, r io.Read
 	var out *os.File
 	err := c.replace(dst, func() error {
 		var err error
-		out, err = os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
+		out, err = openFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
 		return err
 	})
 	if err != nil {

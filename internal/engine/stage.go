@@ -106,8 +106,25 @@ func (b *build) runStep(ctx context.Context, sr *stageResult, step *plan.Step, e
 	return 0, fmt.Errorf("step has no operation")
 }
 
-// initStage makes the starting state of st from its base.
+// defaultPath is the PATH BuildKit gives Linux images that define none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// initStage makes the starting state of st from its base, with a default
+// PATH when the base defines none (as BuildKit does for Linux images).
 func (b *build) initStage(ctx context.Context, st *plan.Stage) (*stageResult, error) {
+	sr, err := b.baseState(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if sr.cfg.OS != "windows" {
+		if _, ok := lookupEnv(sr.cfg.Config.Env, "PATH"); !ok {
+			sr.cfg.Config.Env = append(sr.cfg.Config.Env, "PATH="+defaultPath)
+		}
+	}
+	return sr, nil
+}
+
+func (b *build) baseState(ctx context.Context, st *plan.Stage) (*stageResult, error) {
 	switch st.Base.Kind {
 	case plan.BaseScratch:
 		sr := &stageResult{index: st.Index, name: st.Name}

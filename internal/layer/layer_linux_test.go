@@ -173,8 +173,8 @@ func TestEntries(t *testing.T) {
 			t.Errorf("hard link before its target: %q", names)
 		}
 	})
-	t.Run("unchanged entries are absent", func(t *testing.T) {
-		for _, n := range []string{"keepdir/", "keepdir/file", "dir2/stay", "dir2/stay-link"} {
+	t.Run("unchanged entries and sockets are absent", func(t *testing.T) {
+		for _, n := range []string{"keepdir/", "keepdir/file", "dir2/stay", "dir2/stay-link", "newdir/sock"} {
 			if _, ok := byName[n]; ok {
 				t.Errorf("%s is in the layer but was not changed", n)
 			}

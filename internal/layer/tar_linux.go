@@ -106,6 +106,11 @@ func (t *tarWalker) entry(ctx context.Context, rel string) (bool, error) {
 		return false, err
 	}
 	ftype := st.Mode & unix.S_IFMT
+	if ftype == unix.S_IFSOCK {
+		// A socket is a live endpoint, not content; tar cannot carry it
+		// and Docker leaves sockets out of layers too.
+		return false, nil
+	}
 	if isWhiteout(ftype, &st, xattrs) {
 		// Whiteouts are all hard links to one inode (the kernel links
 		// them to the work dir's whiteout), so they must never take the
@@ -186,10 +191,6 @@ func (t *tarWalker) entry(ctx context.Context, rel string) (bool, error) {
 		hdr.Devminor = int64(unix.Minor(st.Rdev))
 	case unix.S_IFIFO:
 		hdr.Typeflag = tar.TypeFifo
-	case unix.S_IFSOCK:
-		// A socket is a live endpoint, not content; tar cannot carry it
-		// and Docker leaves sockets out of layers too.
-		return false, nil
 	default:
 		return false, fmt.Errorf("%s has an unsupported file type %o", rel, ftype)
 	}

@@ -7,10 +7,11 @@
 //
 // crun is the default when installed, runc the fallback; WithRuntime picks
 // either. BenchmarkRun (`/bin/true` on busybox, stub cleanup included, 2
-// shared cores under a load average of 5–6) measured per step:
+// shared cores under a load average of 3–6, six rounds each) measured per
+// step:
 //
 //	crun 1.8.1   31–71 ms wall, 24–34 ms CPU of child processes
-//	runc 1.1.5   50–74 ms wall, 47–52 ms CPU of child processes
+//	runc 1.1.5   48–78 ms wall, 43–59 ms CPU of child processes
 //
 // Wall times swing with the machine's load; the CPU cost, which is what
 // competes with the build itself, is about half with crun.

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -211,6 +212,11 @@ func (ms *mountSet) addDiscardedBind(m Mount) error {
 		if err := copyFile(m.Source, p, st.Mode()); err != nil {
 			return fmt.Errorf("preparing bind mount of %s: %w", m.Source, err)
 		}
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			if err := os.Chown(p, int(sys.Uid), int(sys.Gid)); err != nil {
+				return fmt.Errorf("preparing bind mount of %s: %w", m.Source, err)
+			}
+		}
 		ms.bind(p, m.Target, false)
 		return nil
 	}
@@ -223,9 +229,14 @@ func (ms *mountSet) addDiscardedBind(m Mount) error {
 	// The upper root takes the source's owner and mode, as it is the root
 	// of the mounted view.
 	var sst unix.Stat_t
-	if err := unix.Stat(m.Source, &sst); err == nil {
-		os.Chown(upper, int(sst.Uid), int(sst.Gid))
-		unix.Chmod(upper, sst.Mode&0o7777)
+	if err := unix.Stat(m.Source, &sst); err != nil {
+		return fmt.Errorf("bind mount source: %w", err)
+	}
+	if err := os.Chown(upper, int(sst.Uid), int(sst.Gid)); err != nil {
+		return fmt.Errorf("preparing bind mount: %w", err)
+	}
+	if err := unix.Chmod(upper, sst.Mode&0o7777); err != nil {
+		return fmt.Errorf("preparing bind mount: %w", err)
 	}
 	if err := mountOverlay([]string{m.Source}, upper, work, merged); err != nil {
 		return fmt.Errorf("preparing writable bind mount of %s: %w", m.Source, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -93,19 +94,10 @@ func nofile(t *testing.T) string {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 		t.Fatal(err)
 	}
-	return strings.TrimSpace(strings.Repeat(" ", 0)+itoa(min(rl.Max, maxNofile))) + "\n"
+	return itoa(min(rl.Max, maxNofile)) + "\n"
 }
 
-func itoa(n uint64) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
-}
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
 func TestRunErrors(t *testing.T) {
 	lower := busyboxRootfs(t)
@@ -145,7 +137,6 @@ func TestRunErrors(t *testing.T) {
 			s := prepare(t, w, lower)
 			err := w.Run(t.Context(), s, RunSpec{Args: []string{"/no/such/binary"}})
 			var exit *ExitError
-			t.Log(err)
 			if err == nil || errors.As(err, &exit) || !strings.Contains(err.Error(), "/no/such/binary") {
 				t.Fatalf("error %v, want a runtime error naming the binary", err)
 			}

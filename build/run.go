@@ -46,6 +46,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if root == "" {
 		root = store.DefaultRoot()
 	}
+	if opts.ContextDir != "" {
+		abs, err := filepath.Abs(opts.ContextDir)
+		if err != nil {
+			return nil, fmt.Errorf("build context: %w", err)
+		}
+		opts.ContextDir = abs
+	}
 	st, err := store.Open(root)
 	if err != nil {
 		return nil, err
@@ -216,4 +223,3 @@ func sshSockets(list []SSH) (map[string]string, error) {
 	}
 	return out, nil
 }
-

@@ -62,4 +62,3 @@ func RunImage(ctx context.Context, opts RunOptions) error {
 	}
 	return err
 }
-

@@ -60,10 +60,9 @@ func (p *Plain) Emit(e Event) {
 	case Info:
 		fmt.Fprintf(p.w, "%s\n", e.Line)
 	case BuildDone:
-		if e.Error != "" {
-			fmt.Fprintf(p.w, "ERROR: %s\n", e.Error)
-		} else if e.Image != "" {
-			fmt.Fprintf(p.w, "#%d writing image %s done (%.1fs)\n", e.ID, e.Image, e.Duration.Seconds())
+		// A failure is reported once, by the caller, with its exit code.
+		if e.Error == "" && e.Image != "" {
+			fmt.Fprintf(p.w, "writing image %s done (%.1fs total)\n", e.Image, e.Duration.Seconds())
 		}
 	}
 }

@@ -14,13 +14,15 @@ import (
 
 // BenchmarkCopy measures the two shapes of case 03: many small files, and
 // one large file, into a plain directory and into an overlay merged
-// directory (what the engine really writes to).
+// directory (what the engine really writes to), with several worker counts
+// for the small files. Set TMPDIR to a tmpfs to take the disk out of it.
 func BenchmarkCopy(b *testing.B) {
 	shapes := []struct {
-		name  string
-		build func(b *testing.B, dir string) int64
+		name    string
+		workers []int // fileWorkers values to compare
+		build   func(b *testing.B, dir string) int64
 	}{
-		{"20k-small-files", func(b *testing.B, dir string) int64 {
+		{"20k-small-files", []int{1, 2, 4, 8}, func(b *testing.B, dir string) int64 {
 			var total int64
 			for i := range 20000 {
 				p := filepath.Join(dir, fmt.Sprintf("d%03d", i/100), fmt.Sprintf("f%05d.txt", i))
@@ -37,7 +39,7 @@ func BenchmarkCopy(b *testing.B) {
 			}
 			return total
 		}},
-		{"one-200MiB-file", func(b *testing.B, dir string) int64 {
+		{"one-200MiB-file", []int{4}, func(b *testing.B, dir string) int64 {
 			block := make([]byte, 1<<20)
 			r := rand.New(rand.NewPCG(1, 2))
 			for i := range block {
@@ -60,21 +62,29 @@ func BenchmarkCopy(b *testing.B) {
 		src := b.TempDir()
 		size := shape.build(b, src)
 		for _, target := range []string{"dir", "overlay"} {
-			b.Run(shape.name+"/"+target, func(b *testing.B) {
-				b.SetBytes(size)
-				for i := 0; i < b.N; i++ {
-					b.StopTimer()
-					dest, cleanup := benchDest(b, target)
-					b.StartTimer()
-					if _, err := Copy(context.Background(), Request{SrcRoot: src, DestRoot: dest, Sources: []string{"."}, Dest: "/app/"}); err != nil {
-						b.Fatal(err)
-					}
-					b.StopTimer()
-					cleanup()
-					b.StartTimer()
-				}
-			})
+			for _, workers := range shape.workers {
+				b.Run(fmt.Sprintf("%s/%s/workers=%d", shape.name, target, workers), func(b *testing.B) {
+					defer func(n int) { fileWorkers = n }(fileWorkers)
+					fileWorkers = workers
+					benchCopy(b, src, target, size)
+				})
+			}
 		}
+	}
+}
+
+func benchCopy(b *testing.B, src, target string, size int64) {
+	b.SetBytes(size)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dest, cleanup := benchDest(b, target)
+		b.StartTimer()
+		if _, err := Copy(context.Background(), Request{SrcRoot: src, DestRoot: dest, Sources: []string{"."}, Dest: "/app/"}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		cleanup()
+		b.StartTimer()
 	}
 }
 

@@ -115,6 +115,10 @@ type copier struct {
 	created  []string // destination parents Copy made, outermost first
 	xbuf     []byte
 	stats    Stats
+	// pool writes the regular files of the directory item being copied;
+	// finishing are its directories, in the order their metadata is set.
+	pool      *filePool
+	finishing []*dir
 }
 
 func newCopier(req Request) (*copier, error) {
@@ -254,9 +258,26 @@ func (c *copier) place(ctx context.Context, it item, dest string, hint bool) err
 		if it.include != nil {
 			top.inc = &includeState{pm: it.include, parts: it.includeParts}
 		}
-		if err := c.copyDir(ctx, top); err != nil {
+		c.pool = c.newPool(ctx)
+		err := c.copyDir(ctx, top)
+		if c.pool != nil {
+			st, perr := c.pool.wait()
+			c.stats.Files += st.Files
+			c.stats.Bytes += st.Bytes
+			c.pool = nil
+			if err == nil {
+				err = perr
+			}
+		}
+		if err != nil {
 			return err
 		}
+		for _, d := range c.finishing {
+			if err := c.finishDir(d); err != nil {
+				return err
+			}
+		}
+		c.finishing = c.finishing[:0]
 		return c.finishDir(top)
 	default:
 		target, err := c.fileTarget(dest, hint, it.base)
@@ -296,7 +317,13 @@ func (c *copier) writeInline(ctx context.Context, f plan.InlineFile, dest string
 	}
 	now := time.Now()
 	m := meta{mode: perm, size: int64(len(f.Data)), atime: now, mtime: now}
-	return c.writeRegular(ctx, target, m, strings.NewReader(f.Data))
+	n, err := c.writeRegular(ctx, target, m, strings.NewReader(f.Data))
+	if err != nil {
+		return err
+	}
+	c.stats.Files++
+	c.stats.Bytes += n
+	return nil
 }
 
 // within reports whether p is root or below it (both clean host paths).

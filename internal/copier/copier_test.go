@@ -5,6 +5,7 @@ package copier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,60 +38,68 @@ type copyCase struct {
 func runCases(t *testing.T, cases []copyCase) {
 	t.Helper()
 	requireRoot(t)
+	// Each case runs with files written one by one and by the pool.
+	defer func(n int) { fileWorkers = n }(fileWorkers)
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			base := t.TempDir()
-			srcRoot, destRoot := filepath.Join(base, "src"), filepath.Join(base, "dst")
-			for _, d := range []string{srcRoot, destRoot} {
-				if err := os.Mkdir(d, 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
-			build(t, srcRoot, tc.src...)
-			build(t, destRoot, tc.dst...)
-			req := tc.req
-			req.SrcRoot, req.DestRoot = srcRoot, destRoot
-			if tc.ignore != nil {
-				pm, err := patternmatcher.New(tc.ignore)
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.Ignore = pm
-			}
-			st, err := Copy(context.Background(), req)
-			switch {
-			case tc.err != nil || tc.errText != "":
-				if err == nil {
-					t.Fatalf("Copy succeeded, want error %v %q", tc.err, tc.errText)
-				}
-				if tc.err != nil && !errors.Is(err, tc.err) {
-					t.Fatalf("Copy error %v, want %v", err, tc.err)
-				}
-				if !strings.Contains(err.Error(), tc.errText) {
-					t.Fatalf("Copy error %q does not contain %q", err, tc.errText)
-				}
-				return
-			case err != nil:
-				t.Fatalf("Copy: %v", err)
-			}
-			// Nothing may appear next to the roots, nor in the host's /etc
-			// that some destination symlinks point at.
-			if got := listTree(t, base); !onlyRoots(got) {
-				t.Errorf("written outside the roots: %v", got)
-			}
-			if _, err := os.Lstat("/etc/a.txt"); err == nil {
-				t.Errorf("/etc/a.txt was written on the host")
-			}
-			checkTree(t, destRoot, tc.want, tc.all)
-			for _, p := range tc.absent {
-				if _, err := os.Lstat(filepath.Join(destRoot, p)); err == nil {
-					t.Errorf("%s exists, want absent", p)
-				}
-			}
-			if tc.stats != nil && st != *tc.stats {
-				t.Errorf("stats %+v, want %+v", st, *tc.stats)
-			}
-		})
+		for _, workers := range []int{1, 4} {
+			fileWorkers = workers
+			t.Run(fmt.Sprintf("%s/workers=%d", tc.name, workers), func(t *testing.T) { runCase(t, tc) })
+		}
+	}
+}
+
+func runCase(t *testing.T, tc copyCase) {
+	t.Helper()
+	base := t.TempDir()
+	srcRoot, destRoot := filepath.Join(base, "src"), filepath.Join(base, "dst")
+	for _, d := range []string{srcRoot, destRoot} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build(t, srcRoot, tc.src...)
+	build(t, destRoot, tc.dst...)
+	req := tc.req
+	req.SrcRoot, req.DestRoot = srcRoot, destRoot
+	if tc.ignore != nil {
+		pm, err := patternmatcher.New(tc.ignore)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Ignore = pm
+	}
+	st, err := Copy(context.Background(), req)
+	switch {
+	case tc.err != nil || tc.errText != "":
+		if err == nil {
+			t.Fatalf("Copy succeeded, want error %v %q", tc.err, tc.errText)
+		}
+		if tc.err != nil && !errors.Is(err, tc.err) {
+			t.Fatalf("Copy error %v, want %v", err, tc.err)
+		}
+		if !strings.Contains(err.Error(), tc.errText) {
+			t.Fatalf("Copy error %q does not contain %q", err, tc.errText)
+		}
+		return
+	case err != nil:
+		t.Fatalf("Copy: %v", err)
+	}
+	// Nothing may appear next to the roots, nor in the host's /etc
+	// that some destination symlinks point at.
+	if got := listTree(t, base); !onlyRoots(got) {
+		t.Errorf("written outside the roots: %v", got)
+	}
+	if _, err := os.Lstat("/etc/a.txt"); err == nil {
+		t.Errorf("/etc/a.txt was written on the host")
+	}
+	checkTree(t, destRoot, tc.want, tc.all)
+	for _, p := range tc.absent {
+		if _, err := os.Lstat(filepath.Join(destRoot, p)); err == nil {
+			t.Errorf("%s exists, want absent", p)
+		}
+	}
+	if tc.stats != nil && st != *tc.stats {
+		t.Errorf("stats %+v, want %+v", st, *tc.stats)
 	}
 }
 

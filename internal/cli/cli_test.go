@@ -57,7 +57,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing context", []string{"plan"}, ExitUsage, "expected 1 argument"},
 		{"bad build arg", []string{"plan", "--build-arg", "=x", dir}, ExitUsage, "--build-arg"},
 		{"bad network", []string{"build", "--network", "bridge", dir}, ExitUsage, "--network"},
-		{"bad pull", []string{"build", "--pull", "sometimes", dir}, ExitUsage, "--pull"},
+		{"bad pull", []string{"build", "--pull=sometimes", dir}, ExitUsage, "--pull"},
 		{"bad output", []string{"build", "--output", "type=s3", dir}, ExitUsage, "--output"},
 		{"context not a dir", []string{"plan", filepath.Join(dir, "nope")}, ExitUsage, "not a directory"},
 		{"dockerfile error", []string{"plan", dir}, ExitUsage, "RUNN"},

@@ -82,6 +82,10 @@ var ErrNotFound = errors.New("not found")
 // trailing "/", or a directory copied over a non-directory.
 var ErrNotDir = errors.New("not a directory")
 
+// ErrIsDir is returned (wrapped) when a non-directory would replace an
+// existing directory, which BuildKit refuses too.
+var ErrIsDir = errors.New("is a directory")
+
 // Copy writes req's sources into req.DestRoot. Sources are resolved (and
 // missing ones reported) before anything is written.
 func Copy(ctx context.Context, req Request) (Stats, error) {
@@ -200,7 +204,7 @@ func (c *copier) run(ctx context.Context, items []item) error {
 		return fmt.Errorf("resolving destination %s: %w", c.req.Dest, err)
 	}
 	if n := len(items) + len(c.req.Inline); n > 1 && !hint && !isDir(dest) && !c.placesDir(items) {
-		return fmt.Errorf("when using COPY with more than one source file, the destination must be a directory and end with a /: %s: %w", c.req.Dest, ErrNotDir)
+		return fmt.Errorf("with more than one source file, the destination must be a directory and end with a /: %s: %w", c.req.Dest, ErrNotDir)
 	}
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
@@ -247,38 +251,7 @@ func (c *copier) place(ctx context.Context, it item, dest string, hint bool) err
 		}
 		return c.unpack(ctx, it, dest)
 	case it.meta.mode.IsDir():
-		if within(dest, it.host) {
-			return fmt.Errorf("cannot copy %s into itself (%s)", it.src, c.req.Dest)
-		}
-		uid, gid := c.parentOwner()
-		if err := c.mkdirAll(dest, c.mode.dirPerm(), uid, gid); err != nil {
-			return err
-		}
-		top := &dir{src: it.host, dst: dest, relCtx: it.relCtx, meta: it.meta, ig: it.ignore, made: true, top: true}
-		if it.include != nil {
-			top.inc = &includeState{pm: it.include, parts: it.includeParts}
-		}
-		c.pool = c.newPool(ctx)
-		err := c.copyDir(ctx, top)
-		if c.pool != nil {
-			st, perr := c.pool.wait()
-			c.stats.Files += st.Files
-			c.stats.Bytes += st.Bytes
-			c.pool = nil
-			if err == nil {
-				err = perr
-			}
-		}
-		if err != nil {
-			return err
-		}
-		for _, d := range c.finishing {
-			if err := c.finishDir(d); err != nil {
-				return err
-			}
-		}
-		c.finishing = c.finishing[:0]
-		return c.finishDir(top)
+		return c.copyTree(ctx, it, dest)
 	default:
 		target, err := c.fileTarget(dest, hint, it.base)
 		if err != nil {
@@ -286,6 +259,44 @@ func (c *copier) place(ctx context.Context, it item, dest string, hint bool) err
 		}
 		return c.copyEntry(ctx, it.host, target, it.meta)
 	}
+}
+
+// copyTree copies the contents of the directory item into dest, which is
+// created when missing. Regular files go through the pool; directory
+// metadata is set once everything below is written.
+func (c *copier) copyTree(ctx context.Context, it item, dest string) error {
+	if within(dest, it.host) {
+		return fmt.Errorf("cannot copy %s into itself (%s)", it.src, c.req.Dest)
+	}
+	uid, gid := c.parentOwner()
+	if err := c.mkdirAll(dest, c.mode.dirPerm(), uid, gid); err != nil {
+		return err
+	}
+	top := &dir{src: it.host, dst: dest, relCtx: it.relCtx, meta: it.meta, ig: it.ignore, made: true, top: true}
+	if it.include != nil {
+		top.inc = &includeState{pm: it.include, parts: it.includeParts}
+	}
+	c.pool = c.newPool(ctx)
+	err := c.copyDir(ctx, top)
+	if c.pool != nil {
+		st, perr := c.pool.wait()
+		c.stats.Files += st.Files
+		c.stats.Bytes += st.Bytes
+		c.pool = nil
+		if err == nil {
+			err = perr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, d := range c.finishing {
+		if err := c.finishDir(d); err != nil {
+			return err
+		}
+	}
+	c.finishing = c.finishing[:0]
+	return c.finishDir(top)
 }
 
 // fileTarget is where a non-directory source lands: inside dest when dest is
@@ -368,8 +379,9 @@ func (c *copier) clamp(t time.Time) time.Time {
 }
 
 // mkdirAll creates dir (a host path already resolved inside DestRoot) and
-// its missing parents with perm and owner, as BuildKit's MkdirAll does. It walks down from DestRoot and refuses to pass a symlink,
-// so a path that was resolved before cannot be redirected out of the root.
+// its missing parents with perm and owner, as BuildKit's MkdirAll does. It
+// walks down from DestRoot and refuses to pass a symlink, so a path that
+// was resolved before cannot be redirected out of the root.
 func (c *copier) mkdirAll(dir string, perm fs.FileMode, uid, gid uint32) error {
 	rel, err := filepath.Rel(c.destRoot, dir)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {

@@ -15,10 +15,6 @@ import (
 	"github.com/moby/patternmatcher"
 )
 
-// ErrIsDir is returned (wrapped) when a non-directory would replace an
-// existing directory, which BuildKit refuses too.
-var ErrIsDir = errors.New("is a directory")
-
 // dir is a source directory being copied and its destination. Directories
 // that filters skip but that may hold re-included entries are walked
 // without being created; they are made (with their parents) only when

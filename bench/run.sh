@@ -8,6 +8,7 @@
 # from this one run (absolute times vary between machines: compare ratios).
 #
 # usage: sudo bench/run.sh [-n RUNS] [-c "01 02 04"] [-s "cold warm touch"] [-p "buildah docker"]
+# buildah runs with runc: Debian's crun 1.8 refuses hybrid cgroup v1/v2 hosts.
 # Needs root, Debian's docker-registry, buildah, debootstrap (case 05), network
 # to the Debian mirror for case 05 only. Base images are made locally and
 # served from a registry on 127.0.0.1:5000 (started here if none answers).
@@ -22,7 +23,7 @@ peers="buildah docker"
 while getopts "n:c:s:p:" o; do
   case $o in
     n) runs=$OPTARG ;; c) only=$OPTARG ;; s) scenarios=$OPTARG ;; p) peers=$OPTARG ;;
-    *) sed -n '2,16p' "$0"; exit 2 ;;
+    *) sed -n '2,17p' "$0"; exit 2 ;;
   esac
 done
 export PATH=/usr/local/go/bin:$PATH
@@ -89,7 +90,13 @@ netflag() { [ "$1" = 05 ] && echo "--network host" || true; }
 reset() { # reset TOOL: remove every cache and base image
   case $1 in
     zbuild) rm -rf "$work/zroot" ;;
-    buildah) rm -rf "$work/broot" "$work/brunroot" ;;
+    buildah)
+      if [ -d "$work/broot" ]; then
+        buildah --root "$work/broot" --runroot "$work/brunroot" rm -a >/dev/null 2>&1 || true
+        buildah --root "$work/broot" --runroot "$work/brunroot" rmi -af >/dev/null 2>&1 || true
+        awk -v d="$work/broot" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | xargs -r umount -l
+      fi
+      rm -rf "$work/broot" "$work/brunroot" ;;
     docker) docker builder prune -af >/dev/null 2>&1; docker image rm -f $(docker images -q) >/dev/null 2>&1 || true ;;
   esac
 }
@@ -97,7 +104,7 @@ build() { # build TOOL CASE
   local ctx; ctx=$(ctx_of "$2")
   case $1 in
     zbuild) "$zb" --root "$work/zroot" build -q $(netflag "$2") -t "bench/$2" "$ctx" ;;
-    buildah) buildah --root "$work/broot" --runroot "$work/brunroot" build --layers --tls-verify=false \
+    buildah) buildah --root "$work/broot" --runroot "$work/brunroot" build --layers --tls-verify=false --runtime runc \
                --ulimit nofile=1024:1024 $(netflag "$2") -q -t "bench/$2" "$ctx" ;;
     docker) DOCKER_BUILDKIT=1 docker build $(netflag "$2") -q -t "bench/$2" "$ctx" ;;
   esac >>"$log" 2>&1

@@ -9,10 +9,11 @@ import (
 // fileWorkers is how many regular files of a directory source are written
 // at once. Small-file copies are dominated by file creation in the kernel,
 // and overlapping it helps even on 2 cores: BenchmarkCopy's 20,000 files
-// into an overlay on tmpfs took 400 ms with 1 worker, 280 ms with 2, 250 ms
-// with 4 and 275 ms with 8. On this project's ext4 host creation is slower
-// still (ext4's recently_deleted inode scan) and workers neither help nor
-// hurt. Tests and the benchmark change it to compare.
+// into an overlay on tmpfs took 400 and 431 ms with 1 worker against 250
+// and 363 ms with 4 (two runs on a shared, noisy machine; 8 was no better).
+// On this project's ext4 host creation is far slower (ext4's
+// recently_deleted inode scan dominates) and workers neither help nor hurt.
+// Tests and the benchmark change it to compare.
 var fileWorkers = 4
 
 // fileJob is one regular file to copy.

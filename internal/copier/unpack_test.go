@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -237,5 +238,31 @@ func TestUnpackDamagedArchive(t *testing.T) {
 	_, err := Copy(context.Background(), Request{SrcRoot: src, DestRoot: dst, Sources: []string{"bad.tar"}, Dest: "/x/", Unpack: true})
 	if err == nil {
 		t.Fatal("extracting a damaged archive succeeded")
+	}
+}
+
+func TestUnpackHardLinkOutside(t *testing.T) {
+	requireRoot(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "evil", Typeflag: tar.TypeLink, Linkname: "../../../../../etc/passwd"}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Close()
+	src, dst := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "a.tar"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat("/etc/passwd")
+	if err != nil {
+		t.Skip("no /etc/passwd on this host to guard")
+	}
+	_, err = Copy(context.Background(), Request{SrcRoot: src, DestRoot: dst, Sources: []string{"a.tar"}, Dest: "/x/", Unpack: true})
+	if err == nil {
+		t.Fatal("a hard link to a path missing inside the destination was extracted")
+	}
+	after, _ := os.Stat("/etc/passwd")
+	if after.Sys().(*syscall.Stat_t).Nlink != before.Sys().(*syscall.Stat_t).Nlink {
+		t.Fatal("the host's /etc/passwd got a new link")
 	}
 }

@@ -67,7 +67,14 @@ func (c *copier) copyDir(ctx context.Context, d *dir) error {
 			return err
 		}
 		name := e.Name()
-		child := &dir{parent: d, relItem: path.Join(d.relItem, name), relCtx: path.Join(d.relCtx, name), inc: d.inc}
+		child := &dir{parent: d, inc: d.inc}
+		// Relative paths only matter to the filters; most copies have none.
+		if c.ignore != nil {
+			child.relCtx = path.Join(d.relCtx, name)
+		}
+		if c.exclude != nil || d.inc != nil {
+			child.relItem = path.Join(d.relItem, name)
+		}
 		take, walk, err := c.filter(d, child, e.IsDir())
 		if err != nil {
 			return err

@@ -33,7 +33,9 @@ func (b *build) copy(ctx context.Context, sr *stageResult, step *plan.Step) (int
 	if err != nil {
 		return 0, err
 	}
-	if err := b.transfer(ctx, sr, snap, c.Transfer, root, c.Transfer.Sources, ignore, false); err != nil {
+	// Files from the context become 0:0; files from a stage or an image keep
+	// their owner, as in BuildKit.
+	if err := b.transfer(ctx, sr, snap, c.Transfer, root, c.Transfer.Sources, ignore, false, !c.From.IsZero()); err != nil {
 		snap.Remove()
 		return 0, err
 	}
@@ -69,7 +71,7 @@ func (b *build) add(ctx context.Context, sr *stageResult, step *plan.Step) (int6
 	}
 	unpackLocal := a.Unpack == nil || *a.Unpack
 	if len(local) > 0 || len(a.Inline) > 0 {
-		if err := b.transfer(ctx, sr, snap, a.Transfer, b.req.ContextDir, local, ignore, unpackLocal); err != nil {
+		if err := b.transfer(ctx, sr, snap, a.Transfer, b.req.ContextDir, local, ignore, unpackLocal, false); err != nil {
 			return fail(err)
 		}
 	}
@@ -95,7 +97,7 @@ func (b *build) addRemote(ctx context.Context, sr *stageResult, snap *linux.Snap
 		if err := fetch.Git(ctx, src, a.KeepGitDir, tmp); err != nil {
 			return err
 		}
-		return b.transfer(ctx, sr, snap, t, tmp, []string{"/"}, nil, false)
+		return b.transfer(ctx, sr, snap, t, tmp, []string{"."}, nil, false, false)
 	}
 	file, err := fetch.URL(ctx, src, a.Checksum, tmp)
 	if err != nil {
@@ -103,12 +105,13 @@ func (b *build) addRemote(ctx context.Context, sr *stageResult, snap *linux.Snap
 	}
 	// A URL is never extracted unless --unpack=true, as in Docker.
 	unpack := a.Unpack != nil && *a.Unpack
-	return b.transfer(ctx, sr, snap, t, tmp, []string{path.Base(file)}, nil, unpack)
+	return b.transfer(ctx, sr, snap, t, tmp, []string{path.Base(file)}, nil, unpack, false)
 }
 
 // transfer copies sources from srcRoot into the snapshot at t.Dest,
-// resolved against the working directory, with t's ownership and mode.
-func (b *build) transfer(ctx context.Context, sr *stageResult, snap *linux.Snapshot, t plan.Transfer, srcRoot string, sources []string, ignore *patternmatcher.PatternMatcher, unpack bool) error {
+// resolved against the working directory, with t's ownership and mode
+// (keepOwner keeps the sources' owners when t names none).
+func (b *build) transfer(ctx context.Context, sr *stageResult, snap *linux.Snapshot, t plan.Transfer, srcRoot string, sources []string, ignore *patternmatcher.PatternMatcher, unpack, keepOwner bool) error {
 	dest := t.Dest
 	if !path.IsAbs(dest) {
 		wd := sr.cfg.Config.WorkingDir
@@ -129,18 +132,19 @@ func (b *build) transfer(ctx context.Context, sr *stageResult, snap *linux.Snaps
 		owner = o
 	}
 	_, err := copier.Copy(ctx, copier.Request{
-		SrcRoot:  srcRoot,
-		Sources:  sources,
-		Inline:   t.Inline,
-		DestRoot: snap.Merged,
-		Dest:     dest,
-		Owner:    owner,
-		Chmod:    t.Chmod,
-		Parents:  t.Parents,
-		Exclude:  t.Exclude,
-		Ignore:   ignore,
-		Unpack:   unpack,
-		ModTime:  b.req.SourceDateEpoch,
+		SrcRoot:   srcRoot,
+		Sources:   sources,
+		Inline:    t.Inline,
+		DestRoot:  snap.Merged,
+		Dest:      dest,
+		Owner:     owner,
+		KeepOwner: keepOwner,
+		Chmod:     t.Chmod,
+		Parents:   t.Parents,
+		Exclude:   t.Exclude,
+		Ignore:    ignore,
+		Unpack:    unpack,
+		ModTime:   b.req.SourceDateEpoch,
 	})
 	return err
 }

@@ -324,7 +324,7 @@ func TestBuildOutputs(t *testing.T) {
 	out := t.TempDir()
 	ctx := writeContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN echo x > /x\n"})
 	res, _ := buildIn(t, build.Options{ContextDir: ctx, Root: root, Tags: []string{"out/test:1"},
-		IIDFile: filepath.Join(out, "iid"),
+		IIDFile: filepath.Join(out, "iid"), MetadataFile: filepath.Join(out, "meta.json"),
 		Outputs: []build.Output{
 			{Type: "oci", Dest: filepath.Join(out, "img.oci.tar")},
 			{Type: "oci", Dest: filepath.Join(out, "layout") + "/", Attrs: map[string]string{}},
@@ -335,6 +335,10 @@ func TestBuildOutputs(t *testing.T) {
 	iid, _ := os.ReadFile(filepath.Join(out, "iid"))
 	if string(iid) != res.ImageID {
 		t.Errorf("iidfile %q, result %q", iid, res.ImageID)
+	}
+	meta, _ := os.ReadFile(filepath.Join(out, "meta.json"))
+	if !strings.Contains(string(meta), `"containerimage.digest": "`+res.ImageID+`"`) || !strings.Contains(string(meta), "out/test:1") {
+		t.Errorf("metadata file: %s", meta)
 	}
 	lp, err := layout.FromPath(filepath.Join(out, "layout"))
 	if err != nil {

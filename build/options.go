@@ -27,14 +27,19 @@ type Options struct {
 	Tags []string
 	// Labels are added to the image config.
 	Labels map[string]string
-	// NoCache disables the step cache.
+	// NoCache runs every step instead of reusing cached results.
 	NoCache bool
+	// NoCacheFilter runs every step of these stages (names or indexes).
+	NoCacheFilter []string
 	// Pull is the base image pull policy (default PullMissing).
 	Pull PullPolicy
 	// Outputs are where the result goes; empty is the local store.
 	Outputs []Output
-	// IIDFile receives the image ID (config digest).
+	// IIDFile receives the image ID (the manifest digest).
 	IIDFile string
+	// MetadataFile receives the result as JSON, in the shape of buildx's
+	// --metadata-file ("containerimage.digest", "image.name"…).
+	MetadataFile string
 	// Secrets and SSH are what RUN --mount=type=secret|ssh may use.
 	Secrets []Secret
 	SSH     []SSH

@@ -2,10 +2,12 @@ package build
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -29,8 +31,9 @@ type Result struct {
 	Tags []string
 	// Image is the built image, readable from the local store.
 	Image v1.Image
-	// Steps is the number of steps run; Layers the layers they wrote.
-	Steps, Layers int
+	// Steps is the number of steps run, Cached the steps reused from the
+	// cache, Layers the layers the run steps wrote.
+	Steps, Cached, Layers int
 	Duration      time.Duration
 }
 
@@ -106,12 +109,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		SourceDateEpoch: opts.SourceDateEpoch,
 		Labels:          opts.Labels,
 		Progress:        events,
+		NoCache:         opts.NoCache,
+		NoCacheFilter:   opts.NoCacheFilter,
+		Slot:            pr.Dockerfile + "\x00" + opts.ContextDir + "\x00" + opts.Target,
 	})
 	if err != nil {
 		events.Emit(progress.Event{Time: time.Now(), Kind: progress.BuildDone, Error: err.Error(), Duration: time.Since(start)})
 		return nil, err
 	}
-	out := &Result{ConfigDigest: res.ImageID.String(), Image: res.Image, Steps: res.Steps, Layers: res.Layers}
+	out := &Result{ConfigDigest: res.ImageID.String(), Image: res.Image, Steps: res.Steps, Cached: res.Cached, Layers: res.Layers}
 	if err := writeOutputs(ctx, st, res.Image, opts, out); err != nil {
 		events.Emit(progress.Event{Time: time.Now(), Kind: progress.BuildDone, Error: err.Error(), Duration: time.Since(start)})
 		return nil, err
@@ -119,6 +125,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.IIDFile != "" {
 		if err := os.WriteFile(opts.IIDFile, []byte(out.ImageID), 0o644); err != nil {
 			return nil, fmt.Errorf("writing --iidfile: %w", err)
+		}
+	}
+	if opts.MetadataFile != "" {
+		if err := writeMetadata(opts.MetadataFile, out); err != nil {
+			return nil, err
 		}
 	}
 	out.Duration = time.Since(start)
@@ -222,4 +233,23 @@ func sshSockets(list []SSH) (map[string]string, error) {
 		out[s.ID] = paths[0]
 	}
 	return out, nil
+}
+
+// writeMetadata writes --metadata-file with the keys buildx uses.
+func writeMetadata(path string, res *Result) error {
+	md := map[string]any{
+		"containerimage.digest":        res.ImageID,
+		"containerimage.config.digest": res.ConfigDigest,
+	}
+	if len(res.Tags) > 0 {
+		md["image.name"] = strings.Join(res.Tags, ",")
+	}
+	data, err := json.MarshalIndent(md, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing --metadata-file: %w", err)
+	}
+	return nil
 }

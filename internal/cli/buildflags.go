@@ -28,12 +28,16 @@ type buildFlags struct {
 	platform string
 	// noCache is --no-cache.
 	noCache bool
+	// noCacheFilter is --no-cache-filter STAGE (repeatable).
+	noCacheFilter []string
 	// pull is --pull[=missing|always|never]; a bare --pull means always.
 	pull string
 	// outputs are --output/-o values.
 	outputs []string
 	// iidfile is --iidfile FILE.
 	iidfile string
+	// metadataFile is --metadata-file FILE.
+	metadataFile string
 	// progress is --progress auto|plain|json|quiet.
 	progress string
 	// quiet is -q: print only the image ID.
@@ -58,11 +62,13 @@ func (f *buildFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.buildArgs, "build-arg", nil, "set a build-time variable KEY=VALUE (KEY alone takes it from the environment)")
 	fs.StringVar(&f.target, "target", "", "build this stage (default: the last one)")
 	fs.StringVar(&f.platform, "platform", "", "target platform os/arch[/variant] (default: the host's)")
-	fs.BoolVar(&f.noCache, "no-cache", false, "do not use the step cache")
+	fs.BoolVar(&f.noCache, "no-cache", false, "run every step instead of reusing cached results")
+	fs.StringArrayVar(&f.noCacheFilter, "no-cache-filter", nil, "run every step of this stage (name or index) without the cache (repeatable)")
 	fs.StringVar(&f.pull, "pull", string(build.PullMissing), "pull base images: missing, always or never (--pull alone means always)")
 	fs.Lookup("pull").NoOptDefVal = string(build.PullAlways)
 	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination: type=image|oci|docker|tar|local[,dest=PATH] (default: the local store)")
 	fs.StringVar(&f.iidfile, "iidfile", "", "write the image ID to this file")
+	fs.StringVar(&f.metadataFile, "metadata-file", "", "write the build result (digests, names) as JSON to this file")
 	fs.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, json or quiet")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
 	fs.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR]")
@@ -75,7 +81,7 @@ func (f *buildFlags) addFlags(fs *pflag.FlagSet) {
 
 // options validates the flags and turns them into library options.
 func (f *buildFlags) options(contextDir string, stdin io.Reader) (build.Options, error) {
-	opts := build.Options{ContextDir: contextDir, Dockerfile: f.file, Target: f.target, Tags: f.tags, NoCache: f.noCache, IIDFile: f.iidfile, Jobs: f.jobs}
+	opts := build.Options{ContextDir: contextDir, Dockerfile: f.file, Target: f.target, Tags: f.tags, NoCache: f.noCache, NoCacheFilter: f.noCacheFilter, IIDFile: f.iidfile, MetadataFile: f.metadataFile, Jobs: f.jobs}
 	var err error
 	if opts.BuildArgs, err = build.ParseKeyValues("--build-arg", f.buildArgs, os.LookupEnv); err != nil {
 		return opts, err

@@ -16,11 +16,8 @@ import (
 	"github.com/zbuild/zbuild/plan"
 )
 
-// applyConfig applies a metadata-only step. Only WORKDIR may touch the file
-// system: it creates the directory when missing (owned by the current USER,
-// as BuildKit does), so it works on images without a mkdir binary.
-func (b *build) applyConfig(ctx context.Context, sr *stageResult, step *plan.Step) (int64, error) {
-	c := step.Config
+// applyMeta applies a config step's changes to the image config.
+func applyMeta(sr *stageResult, c *plan.Config) {
 	cfg := &sr.cfg.Config
 	for _, kv := range c.Env {
 		cfg.Env = setEnv(cfg.Env, kv.Key, kv.Value)
@@ -68,25 +65,30 @@ func (b *build) applyConfig(ctx context.Context, sr *stageResult, step *plan.Ste
 	if c.Maintainer != "" {
 		sr.cfg.Author = c.Maintainer
 	}
-	if c.Workdir == nil {
-		sr.addHistory(step, true, b.created())
-		return 0, nil
+	if c.Workdir != nil {
+		cfg.WorkingDir = *c.Workdir
 	}
-	cfg.WorkingDir = *c.Workdir
-	if sr.cfg.OS == "windows" {
-		// Windows stages run on the HCS worker, which creates the directory.
-		sr.addHistory(step, true, b.created())
-		return 0, nil
-	}
+}
+
+// makesLayer reports whether a config step touches the file system: only a
+// Linux WORKDIR does (the HCS worker creates Windows directories itself).
+func makesLayer(sr *stageResult, c *plan.Config) bool {
+	return c.Workdir != nil && sr.cfg.OS != "windows"
+}
+
+// workdir creates the WORKDIR directory when missing, owned by the current
+// USER as BuildKit does, without running anything: it works on images
+// without a mkdir binary.
+func (b *build) workdir(ctx context.Context, sr *stageResult, step *plan.Step, key string) (int64, error) {
 	snap, err := b.prepare(ctx, sr)
 	if err != nil {
 		return 0, err
 	}
-	if err := mkdirOwned(snap.Merged, *c.Workdir, cfg.User); err != nil {
+	if err := mkdirOwned(snap.Merged, *step.Config.Workdir, sr.cfg.Config.User); err != nil {
 		snap.Remove()
 		return 0, err
 	}
-	return b.commit(ctx, sr, snap, step)
+	return b.commit(ctx, sr, snap, step, key)
 }
 
 // mkdirOwned creates dir (and missing parents) inside rootfs, resolving

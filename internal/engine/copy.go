@@ -3,8 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/moby/patternmatcher"
@@ -17,9 +17,9 @@ import (
 
 // copy runs a COPY step: sources from the context, a stage or an image are
 // written into a fresh snapshot, which becomes the step's layer.
-func (b *build) copy(ctx context.Context, sr *stageResult, step *plan.Step) (int64, error) {
+func (b *build) copy(ctx context.Context, sr *stageResult, step *plan.Step, key string) (int64, error) {
 	c := step.Copy
-	root, err := b.sourceRoot(ctx, c.From)
+	root, err := b.sourceRoot(ctx, c.From, sr.platform)
 	if err != nil {
 		return 0, err
 	}
@@ -39,21 +39,14 @@ func (b *build) copy(ctx context.Context, sr *stageResult, step *plan.Step) (int
 		snap.Remove()
 		return 0, err
 	}
-	return b.commit(ctx, sr, snap, step)
+	return b.commit(ctx, sr, snap, step, key)
 }
 
 // add runs an ADD step: local sources as COPY (archives extracted unless
 // --unpack=false), URLs downloaded and git repositories cloned first.
-func (b *build) add(ctx context.Context, sr *stageResult, step *plan.Step) (int64, error) {
+func (b *build) add(ctx context.Context, sr *stageResult, step *plan.Step, key string) (int64, error) {
 	a := step.Add
-	var local, remote []string
-	for _, s := range a.Sources {
-		if fetch.IsURL(s) || fetch.IsGit(s) {
-			remote = append(remote, s)
-		} else {
-			local = append(local, s)
-		}
-	}
+	local, remote := splitRemote(a.Sources)
 	if len(a.Sources)+len(a.Inline) > 1 && !strings.HasSuffix(a.Dest, "/") && len(remote) > 0 {
 		return 0, fmt.Errorf("when using ADD with more than one source, the destination must be a directory and end with a /")
 	}
@@ -75,37 +68,77 @@ func (b *build) add(ctx context.Context, sr *stageResult, step *plan.Step) (int6
 			return fail(err)
 		}
 	}
-	for _, src := range remote {
-		tmp, err := b.e.store.TempDir("add")
-		if err != nil {
-			return fail(err)
-		}
-		err = b.addRemote(ctx, sr, snap, a, src, tmp)
-		os.RemoveAll(tmp)
-		if err != nil {
-			return fail(err)
-		}
-	}
-	return b.commit(ctx, sr, snap, step)
-}
-
-// addRemote fetches one URL or git source into tmp and copies it in.
-func (b *build) addRemote(ctx context.Context, sr *stageResult, snap *linux.Snapshot, a *plan.Add, src, tmp string) error {
 	t := a.Transfer
 	t.Inline = nil
-	if fetch.IsGit(src) {
-		if err := fetch.Git(ctx, src, a.KeepGitDir, tmp); err != nil {
-			return err
+	for _, src := range remote {
+		f, err := b.prefetch(ctx, a, src)
+		if err != nil {
+			return fail(err)
 		}
-		return b.transfer(ctx, sr, snap, t, tmp, []string{"."}, nil, false, false)
+		if err := b.transfer(ctx, sr, snap, t, f.root, f.sources, nil, f.unpack, false); err != nil {
+			return fail(err)
+		}
 	}
-	file, err := fetch.URL(ctx, src, a.Checksum, tmp)
+	return b.commit(ctx, sr, snap, step, key)
+}
+
+// splitRemote separates URL and git sources from local ones.
+func splitRemote(sources []string) (local, remote []string) {
+	for _, s := range sources {
+		if fetch.IsURL(s) || fetch.IsGit(s) {
+			remote = append(remote, s)
+		} else {
+			local = append(local, s)
+		}
+	}
+	return local, remote
+}
+
+// fetched is a remote ADD source downloaded into a temp dir of the store.
+type fetched struct {
+	root    string
+	sources []string
+	unpack  bool
+}
+
+// prefetch downloads (once per build) an ADD URL or clones a git source;
+// the cache key and the copy both use the result, and the temp dir goes
+// when the build ends.
+func (b *build) prefetch(ctx context.Context, a *plan.Add, src string) (*fetched, error) {
+	b.mu.Lock()
+	f, ok := b.remote[src]
+	b.mu.Unlock()
+	if ok {
+		return f, nil
+	}
+	tmp, err := b.e.store.TempDir("add")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// A URL is never extracted unless --unpack=true, as in Docker.
-	unpack := a.Unpack != nil && *a.Unpack
-	return b.transfer(ctx, sr, snap, t, tmp, []string{path.Base(file)}, nil, unpack, false)
+	b.mu.Lock()
+	b.tmpDirs = append(b.tmpDirs, tmp)
+	b.mu.Unlock()
+	if fetch.IsGit(src) {
+		repo := filepath.Join(tmp, "repo")
+		if err := fetch.Git(ctx, src, a.KeepGitDir, repo); err != nil {
+			return nil, err
+		}
+		f = &fetched{root: repo, sources: []string{"."}}
+	} else {
+		file, err := fetch.URL(ctx, src, a.Checksum, tmp)
+		if err != nil {
+			return nil, err
+		}
+		// A URL is never extracted unless --unpack=true, as in Docker.
+		f = &fetched{root: tmp, sources: []string{filepath.Base(file)}, unpack: a.Unpack != nil && *a.Unpack}
+	}
+	b.mu.Lock()
+	if b.remote == nil {
+		b.remote = map[string]*fetched{}
+	}
+	b.remote[src] = f
+	b.mu.Unlock()
+	return f, nil
 }
 
 // transfer copies sources from srcRoot into the snapshot at t.Dest,
@@ -165,15 +198,14 @@ func (b *build) ignoreMatcher() (*patternmatcher.PatternMatcher, error) {
 
 // sourceRoot is the host directory a COPY --from or a mount reads from:
 // the context, a read-only view of a stage's result, or of an image.
-func (b *build) sourceRoot(ctx context.Context, f plan.From) (string, error) {
+func (b *build) sourceRoot(ctx context.Context, f plan.From, p plan.Platform) (string, error) {
 	switch f.Kind {
 	case plan.FromContext:
 		return b.req.ContextDir, nil
 	case plan.FromStage:
 		return b.viewOf(ctx, b.results[f.Stage])
 	case plan.FromImage:
-		st := &b.req.Graph.Stages[0]
-		sr, err := b.imageSource(ctx, f.Ref, st.Platform)
+		sr, err := b.imageSource(ctx, f.Ref, p)
 		if err != nil {
 			return "", err
 		}
@@ -212,6 +244,9 @@ type imageCall struct {
 // are removed when the build ends.
 func (b *build) viewOf(ctx context.Context, sr *stageResult) (string, error) {
 	sr.viewOnce.Do(func() {
+		if sr.viewErr = b.unpack(ctx, sr); sr.viewErr != nil {
+			return
+		}
 		sr.view, sr.viewErr = b.e.worker.Prepare(ctx, sr.lowers())
 		if sr.viewErr == nil {
 			b.mu.Lock()

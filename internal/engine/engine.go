@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,13 @@ type Request struct {
 	Labels map[string]string
 	// Progress receives events; nil discards them.
 	Progress progress.Sink
+	// NoCache runs every step; NoCacheFilter only those of the named
+	// stages (names or indexes).
+	NoCache       bool
+	NoCacheFilter []string
+	// Slot names this build (its Dockerfile and context) so that the next
+	// build of it can explain cache misses; "" disables explanations.
+	Slot string
 }
 
 // Result is a built image, not yet written anywhere but the store's blobs.
@@ -64,8 +72,9 @@ type Result struct {
 	Image v1.Image
 	// ImageID is the config digest, as `docker build` prints it.
 	ImageID v1.Hash
-	// Steps and Layers count what the build did.
-	Steps, Layers int
+	// Steps counts the steps run, Cached those reused from the cache,
+	// Layers the layers written.
+	Steps, Cached, Layers int
 }
 
 // StepError is a step that failed; it carries the step for error messages.
@@ -98,19 +107,28 @@ type build struct {
 	ignore     *patternmatcher.PatternMatcher
 	ignoreErr  error
 
-	mu     sync.Mutex
-	nSteps int
-	nLayer int
-	images map[string]*imageCall
-	views  []*linux.Snapshot
+	hasher  *statHasher
+	explain *explainer
+
+	mu      sync.Mutex
+	nSteps  int
+	nCached int
+	nLayer  int
+	images  map[string]*imageCall
+	views   []*linux.Snapshot
+	remote  map[string]*fetched
+	tmpDirs []string
 }
 
 // cleanup removes the read-only views mounted for COPY --from and mounts.
 func (b *build) cleanup() {
 	b.mu.Lock()
-	views := b.views
-	b.views = nil
+	views, tmps := b.views, b.tmpDirs
+	b.views, b.tmpDirs = nil, nil
 	b.mu.Unlock()
+	for _, d := range tmps {
+		os.RemoveAll(d)
+	}
 	for _, v := range views {
 		if err := v.Remove(); err != nil {
 			slog.Warn("removing a snapshot", "dir", v.Merged, "err", err)
@@ -138,6 +156,8 @@ func (e *Engine) Build(ctx context.Context, req Request) (*Result, error) {
 	for i := range b.done {
 		b.done[i] = make(chan struct{})
 	}
+	b.hasher = loadStatHasher(e.store, req.ContextDir)
+	b.explain = loadExplainer(e.store, req.Slot)
 	defer b.cleanup()
 	needed := g.Needed()
 	// Stages run as soon as the stages they read from are done; the errgroup
@@ -171,7 +191,12 @@ func (e *Engine) Build(ctx context.Context, req Request) (*Result, error) {
 	}
 	// errgroup keeps the first error: the failing step's, not the
 	// cancellations it caused in sibling stages.
-	if err := eg.Wait(); err != nil {
+	err := eg.Wait()
+	b.hasher.save(e.store, req.ContextDir)
+	if req.Slot != "" {
+		b.explain.save(e.store)
+	}
+	if err != nil {
 		return nil, err
 	}
 	final := b.results[g.Target]
@@ -183,7 +208,7 @@ func (e *Engine) Build(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Image: img, ImageID: id, Steps: b.nSteps, Layers: b.nLayer}, nil
+	return &Result{Image: img, ImageID: id, Steps: b.nSteps, Cached: b.nCached, Layers: b.nLayer}, nil
 }
 
 func firstLine(s string) string {

@@ -24,7 +24,9 @@ func (sr *stageResult) image(labels map[string]string, epoch *time.Time) (v1.Ima
 	for k, v := range labels {
 		cfg.Config.Labels[k] = v
 	}
-	created := time.Now().UTC()
+	// The image is as old as its newest history entry, so a rebuild that
+	// reuses every step from the cache yields the same digest.
+	created := sr.lastCreated()
 	if epoch != nil {
 		created = epoch.UTC()
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 // run executes a RUN step in a fresh snapshot over the stage's layers.
-func (b *build) run(ctx context.Context, sr *stageResult, step *plan.Step, ev progress.Event) (int64, error) {
+func (b *build) run(ctx context.Context, sr *stageResult, step *plan.Step, ev progress.Event, key string) (int64, error) {
 	r := step.Run
 	cfg := &sr.cfg.Config
 	env := append([]string(nil), cfg.Env...)
@@ -37,7 +37,7 @@ func (b *build) run(ctx context.Context, sr *stageResult, step *plan.Step, ev pr
 	if err != nil {
 		return 0, err
 	}
-	mounts, release, err := b.runMounts(ctx, r.Mounts)
+	mounts, release, err := b.runMounts(ctx, r.Mounts, sr.platform)
 	defer release()
 	if err != nil {
 		snap.Remove()
@@ -75,7 +75,7 @@ func (b *build) run(ctx context.Context, sr *stageResult, step *plan.Step, ev pr
 		}
 		return 0, err
 	}
-	return b.commit(ctx, sr, snap, step)
+	return b.commit(ctx, sr, snap, step, key)
 }
 
 // shellText is the command a user recognises: the script of a shell-form
@@ -96,7 +96,7 @@ func shellText(args []string) string {
 
 // runMounts resolves RUN --mount entries to host paths. release frees cache
 // locks and must be called whatever the outcome.
-func (b *build) runMounts(ctx context.Context, ms []plan.Mount) ([]linux.Mount, func(), error) {
+func (b *build) runMounts(ctx context.Context, ms []plan.Mount, p plan.Platform) ([]linux.Mount, func(), error) {
 	var (
 		out      []linux.Mount
 		releases []func()
@@ -129,7 +129,7 @@ func (b *build) runMounts(ctx context.Context, ms []plan.Mount) ([]linux.Mount, 
 			}
 			out = append(out, linux.Mount{Type: "bind", Target: m.Target, Source: dir, ReadOnly: m.ReadOnly})
 		case plan.MountBind:
-			root, err := b.sourceRoot(ctx, m.From)
+			root, err := b.sourceRoot(ctx, m.From, p)
 			if err != nil {
 				return nil, release, err
 			}

@@ -21,7 +21,8 @@ type GCResult struct {
 }
 
 // GC removes every blob and unpacked layer that no entry of index.json
-// reaches (through indexes, manifests, configs and their diff IDs), and all
+// (through indexes, manifests, configs and their diff IDs) and no cache
+// record reaches, and all
 // of tmp/ except directories holding a mount. It takes the store lock
 // exclusively, so it waits for running builds (which hold it shared) and
 // never removes what they have made but not yet tagged.
@@ -109,6 +110,9 @@ func (s *Store) mark(ctx context.Context) (blobs, diffIDs map[string]bool, err e
 		if err := walk(e); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := s.markCache(ctx, blobs, diffIDs); err != nil {
+		return nil, nil, err
 	}
 	return blobs, diffIDs, nil
 }

@@ -5,6 +5,10 @@
 //	mkbase -oci DIR [-tag busybox:latest]
 //	mkbase -store ROOT [-tag busybox:latest]
 //	mkbase -push 127.0.0.1:5000/busybox:latest [-insecure]
+//	mkbase -rootfs /var/tmp/debian -push 127.0.0.1:5000/debian:bookworm
+//
+// With -rootfs, the image is one layer made of that directory tree (for
+// example a debootstrap of Debian) instead of busybox.
 //
 // It prints the image's manifest digest.
 package main
@@ -15,13 +19,19 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/zbuild/zbuild/internal/layer"
 	"github.com/zbuild/zbuild/internal/store"
 	"github.com/zbuild/zbuild/internal/testenv/busybox"
 )
@@ -42,6 +52,7 @@ func run(ctx context.Context, args []string) error {
 	push := fs.String("push", "", "push the image to this registry reference")
 	insecure := fs.Bool("insecure", false, "with -push: use plain HTTP (loopback hosts always do)")
 	tag := fs.String("tag", "busybox:latest", "with -oci or -store: the tag to record")
+	rootfs := fs.String("rootfs", "", "make the image from this root file system directory instead of busybox")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,6 +66,14 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("give exactly one of -oci DIR, -store ROOT or -push REF")
 	}
 	img, err := busybox.Image()
+	if *rootfs != "" {
+		tmp, terr := os.MkdirTemp("", "mkbase")
+		if terr != nil {
+			return terr
+		}
+		defer os.RemoveAll(tmp)
+		img, err = rootfsImage(ctx, *rootfs, tmp)
+	}
 	if err != nil {
 		return err
 	}
@@ -122,4 +141,35 @@ func pushTo(ctx context.Context, ref string, img v1.Image, insecure bool) error 
 		return fmt.Errorf("pushing to %s: %w", r, err)
 	}
 	return nil
+}
+
+// rootfsImage makes a one-layer linux image of dir, with a fixed creation
+// time so the same tree gives the same digest.
+// The layer blob is written under tmp, which must outlive the image.
+func rootfsImage(ctx context.Context, dir, tmp string) (v1.Image, error) {
+	blob := filepath.Join(tmp, "layer")
+	epoch := time.Unix(0, 0)
+	desc, err := layer.WriteFile(ctx, dir, blob, layer.Options{SourceDateEpoch: &epoch})
+	if err != nil {
+		return nil, fmt.Errorf("making a layer of %s: %w", dir, err)
+	}
+	l, err := layer.ToV1(desc, blob)
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		return nil, err
+	}
+	img = mutate.MediaType(img, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
+	cfg.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cfg.Config.Cmd = []string{"/bin/sh"}
+	return mutate.ConfigFile(img, cfg)
 }

@@ -34,7 +34,7 @@ type Result struct {
 	// Steps is the number of steps run, Cached the steps reused from the
 	// cache, Layers the layers the run steps wrote.
 	Steps, Cached, Layers int
-	Duration      time.Duration
+	Duration              time.Duration
 }
 
 // Run builds the image opts describe and writes it to its outputs (by

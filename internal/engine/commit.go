@@ -3,9 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"log/slog"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -17,6 +18,9 @@ type storeImage struct {
 	raw      []byte
 	mt       types.MediaType
 	manifest *v1.Manifest
+
+	diffOnce sync.Once
+	diffIDs  []v1.Hash // from the config, so layers need not be re-hashed
 }
 
 var _ partial.CompressedImageCore = (*storeImage)(nil)
@@ -50,18 +54,60 @@ func (i *storeImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	if h == i.manifest.Config.Digest {
 		return &storeBlob{s: i.s, desc: i.manifest.Config}, nil
 	}
-	for _, d := range i.manifest.Layers {
+	for n, d := range i.manifest.Layers {
 		if d.Digest == h {
-			return &storeBlob{s: i.s, desc: d}, nil
+			b := &storeBlob{s: i.s, desc: d}
+			if ids := i.configDiffIDs(); len(ids) == len(i.manifest.Layers) {
+				b.diffID = ids[n]
+			}
+			return b, nil
 		}
 	}
 	return nil, fmt.Errorf("layer %s is not in this image: %w", h, ErrNotFound)
 }
 
+// configDiffIDs reads the diff IDs the config lists, once; nil when the
+// config cannot be read (layers then hash themselves).
+func (i *storeImage) configDiffIDs() []v1.Hash {
+	i.diffOnce.Do(func() {
+		raw, err := i.RawConfigFile()
+		if err != nil {
+			return
+		}
+		cfg, err := v1.ParseConfigFile(bytes.NewReader(raw))
+		if err != nil {
+			return
+		}
+		i.diffIDs = cfg.RootFS.DiffIDs
+	})
+	return i.diffIDs
+}
+
 // storeBlob is a layer (or config) blob described by a manifest.
 type storeBlob struct {
-	s    *Store
-	desc v1.Descriptor
+	s      *Store
+	desc   v1.Descriptor
+	diffID v1.Hash // zero when unknown
+}
+
+// DiffID returns the diff ID the image config records, so asking for it
+// does not decompress and hash the layer. Unpack still verifies the
+// content against it.
+func (b *storeBlob) DiffID() (v1.Hash, error) {
+	if b.diffID == (v1.Hash{}) {
+		rc, err := b.Compressed()
+		if err != nil {
+			return v1.Hash{}, err
+		}
+		zr, err := decompress(b.desc.MediaType, rc)
+		if err != nil {
+			return v1.Hash{}, fmt.Errorf("layer %s: %w", b.desc.Digest, err)
+		}
+		defer zr.Close()
+		h, _, err := v1.SHA256(zr)
+		return h, err
+	}
+	return b.diffID, nil
 }
 
 func (b *storeBlob) Digest() (v1.Hash, error)            { return b.desc.Digest, nil }

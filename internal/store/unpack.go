@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +14,9 @@ import (
 
 	"github.com/containerd/containerd/v2/pkg/archive"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	kgzip "github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 )
 
@@ -149,7 +153,7 @@ func (s *Store) withLayerLock(ctx context.Context, diffID v1.Hash, create func(d
 // applyLayer extracts layer into dir with overlayfs whiteouts and checks the
 // uncompressed stream against diffID.
 func applyLayer(ctx context.Context, dir string, layer v1.Layer, diffID v1.Hash) error {
-	rc, err := layer.Uncompressed()
+	rc, err := uncompressed(layer)
 	if err != nil {
 		return fmt.Errorf("opening layer: %w", err)
 	}
@@ -206,3 +210,65 @@ func (s *Store) ensureLink(diffID v1.Hash) (string, error) {
 }
 
 func (s *Store) layerDir(hex string) string { return filepath.Join(s.root, dirLayers, hex) }
+
+// uncompressed opens the layer's tar stream, decompressing gzip and zstd
+// blobs with klauspost/compress (about twice as fast as the standard
+// library's gzip, which go-containerregistry uses).
+func uncompressed(l v1.Layer) (io.ReadCloser, error) {
+	mt, err := l.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	if !isGzip(mt) && !isZstd(mt) {
+		return l.Uncompressed()
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	return decompress(mt, rc)
+}
+
+func isGzip(mt types.MediaType) bool { return mt == types.DockerLayer || mt == types.OCILayer }
+func isZstd(mt types.MediaType) bool { return mt == types.OCILayerZStd }
+
+// decompress wraps rc, a blob of media type mt, in the matching
+// decompressor; closing the result closes rc.
+func decompress(mt types.MediaType, rc io.ReadCloser) (io.ReadCloser, error) {
+	br := bufio.NewReaderSize(rc, 1<<20)
+	var zr io.ReadCloser
+	switch {
+	case isGzip(mt):
+		g, err := kgzip.NewReader(br)
+		if err != nil {
+			rc.Close()
+			return nil, err
+		}
+		zr = g
+	case isZstd(mt):
+		d, err := zstd.NewReader(br)
+		if err != nil {
+			rc.Close()
+			return nil, err
+		}
+		zr = d.IOReadCloser()
+	default:
+		return rc, nil
+	}
+	return &stackedCloser{Reader: zr, closers: []io.Closer{zr, rc}}, nil
+}
+
+type stackedCloser struct {
+	io.Reader
+	closers []io.Closer
+}
+
+func (s *stackedCloser) Close() error {
+	var first error
+	for _, c := range s.closers {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

@@ -28,6 +28,13 @@ func (c *countingLayer) Uncompressed() (io.ReadCloser, error) {
 	return c.Layer.Uncompressed()
 }
 
+// Compressed counts too: Unpack reads gzip layers compressed and
+// decompresses them itself.
+func (c *countingLayer) Compressed() (io.ReadCloser, error) {
+	c.reads.Add(1)
+	return c.Layer.Compressed()
+}
+
 // lyingLayer claims a diff ID its content does not have.
 type lyingLayer struct{ v1.Layer }
 

@@ -31,10 +31,18 @@ type Options struct {
 	NoCache bool
 	// NoCacheFilter runs every step of these stages (names or indexes).
 	NoCacheFilter []string
+	// MaxStorage, when > 0, caps the store: after the build, cache records
+	// are removed least recently used first until the store fits.
+	MaxStorage int64
 	// Pull is the base image pull policy (default PullMissing).
 	Pull PullPolicy
 	// Outputs are where the result goes; empty is the local store.
 	Outputs []Output
+	// Push sends the image to the registry of every tag after the build
+	// (`build --push`); outputs with push=true or type=registry push too.
+	Push bool
+	// Registry says how base images are pulled and results pushed.
+	Registry RegistryOptions
 	// IIDFile receives the image ID (the manifest digest).
 	IIDFile string
 	// MetadataFile receives the result as JSON, in the shape of buildx's

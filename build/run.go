@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/zbuild/zbuild/internal/engine"
 	"github.com/zbuild/zbuild/internal/output"
-	"github.com/zbuild/zbuild/internal/registry"
 	"github.com/zbuild/zbuild/internal/store"
 	"github.com/zbuild/zbuild/internal/worker/linux"
 	"github.com/zbuild/zbuild/progress"
@@ -60,6 +60,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.MaxStorage > 0 {
+		// Deferred before the lock's release, so it runs after it: the
+		// collection needs the store lock exclusively.
+		defer enforceCap(st, opts.MaxStorage)
+	}
 	// A shared lock keeps `zbuild prune` from collecting what this build
 	// is using; other builds share the store freely.
 	lock, err := st.Shared(ctx)
@@ -71,7 +76,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng := engine.New(st, w, registry.Options{})
+	eng := engine.New(st, w, opts.Registry.internal())
 	pull := string(opts.Pull)
 	if pull == "" {
 		pull = string(PullMissing)
@@ -145,8 +150,8 @@ func writeOutputs(ctx context.Context, st *store.Store, img v1.Image, opts Optio
 		if (o.Type == "image" || o.Type == "registry") && o.Attrs["name"] != "" {
 			tags = append(tags, o.Attrs["name"])
 		}
-		if o.Attrs["push"] == "true" || o.Type == "registry" {
-			return &UsageError{"--output", o.Type, "pushing to a registry is not supported yet; build, then push with a registry tool from an oci output"}
+		if err := checkPushOutput(o); err != nil {
+			return err
 		}
 	}
 	digest, err := st.PutImage(ctx, img, tags...)
@@ -182,7 +187,7 @@ func writeOutputs(ctx context.Context, st *store.Store, img v1.Image, opts Optio
 			return fmt.Errorf("output type=%s,dest=%s: %w", o.Type, o.Dest, err)
 		}
 	}
-	return nil
+	return pushOutputs(ctx, img, opts, opts.Progress)
 }
 
 // readSecrets reads every --secret once, before the build starts, so a
@@ -252,4 +257,19 @@ func writeMetadata(path string, res *Result) error {
 		return fmt.Errorf("writing --metadata-file: %w", err)
 	}
 	return nil
+}
+
+// enforceCap prunes the least recently used cache until the store fits in
+// max bytes. It runs after the build and never fails it.
+func enforceCap(st *store.Store, max int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := st.Prune(ctx, store.PruneOptions{KeepStorage: max})
+	if err != nil {
+		slog.Warn("enforcing --max-storage", "err", err)
+		return
+	}
+	if res.Exceeded {
+		slog.Warn("the store exceeds --max-storage even without build cache; remove images with zbuild rmi", "size", res.Remains, "max", max)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/spf13/pflag"
 
 	"github.com/zbuild/zbuild/build"
@@ -30,6 +31,8 @@ type buildFlags struct {
 	noCache bool
 	// noCacheFilter is --no-cache-filter STAGE (repeatable).
 	noCacheFilter []string
+	// maxStorage is --max-storage SIZE (default $ZBUILD_MAX_STORAGE).
+	maxStorage string
 	// pull is --pull[=missing|always|never]; a bare --pull means always.
 	pull string
 	// outputs are --output/-o values.
@@ -38,6 +41,8 @@ type buildFlags struct {
 	iidfile string
 	// metadataFile is --metadata-file FILE.
 	metadataFile string
+	// push is --push: send the image to the registry of every -t name.
+	push bool
 	// progress is --progress auto|plain|json|quiet.
 	progress string
 	// quiet is -q: print only the image ID.
@@ -64,11 +69,13 @@ func (f *buildFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.platform, "platform", "", "target platform os/arch[/variant] (default: the host's)")
 	fs.BoolVar(&f.noCache, "no-cache", false, "run every step instead of reusing cached results")
 	fs.StringArrayVar(&f.noCacheFilter, "no-cache-filter", nil, "run every step of this stage (name or index) without the cache (repeatable)")
+	fs.StringVar(&f.maxStorage, "max-storage", os.Getenv("ZBUILD_MAX_STORAGE"), "after the build, trim the least recently used cache until the store is at most this size, e.g. 20GB (default $ZBUILD_MAX_STORAGE)")
 	fs.StringVar(&f.pull, "pull", string(build.PullMissing), "pull base images: missing, always or never (--pull alone means always)")
 	fs.Lookup("pull").NoOptDefVal = string(build.PullAlways)
-	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination: type=image|oci|docker|tar|local[,dest=PATH] (default: the local store)")
+	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "output destination: type=image|oci|docker|tar|local[,dest=PATH], type=image,name=REF,push=true or type=registry,name=REF (default: the local store)")
 	fs.StringVar(&f.iidfile, "iidfile", "", "write the image ID to this file")
 	fs.StringVar(&f.metadataFile, "metadata-file", "", "write the build result (digests, names) as JSON to this file")
+	fs.BoolVar(&f.push, "push", false, "push the image to the registry of every -t name after the build")
 	fs.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, json or quiet")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
 	fs.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR]")
@@ -81,7 +88,10 @@ func (f *buildFlags) addFlags(fs *pflag.FlagSet) {
 
 // options validates the flags and turns them into library options.
 func (f *buildFlags) options(contextDir string, stdin io.Reader) (build.Options, error) {
-	opts := build.Options{ContextDir: contextDir, Dockerfile: f.file, Target: f.target, Tags: f.tags, NoCache: f.noCache, NoCacheFilter: f.noCacheFilter, IIDFile: f.iidfile, MetadataFile: f.metadataFile, Jobs: f.jobs}
+	opts := build.Options{ContextDir: contextDir, Dockerfile: f.file, Target: f.target, Tags: f.tags, NoCache: f.noCache, NoCacheFilter: f.noCacheFilter, IIDFile: f.iidfile, MetadataFile: f.metadataFile, Push: f.push, Jobs: f.jobs}
+	if f.push && len(f.tags) == 0 {
+		return opts, &build.UsageError{Flag: "--push", Value: "true", Msg: "needs at least one -t REGISTRY/REPO[:TAG] to push to"}
+	}
 	var err error
 	if opts.BuildArgs, err = build.ParseKeyValues("--build-arg", f.buildArgs, os.LookupEnv); err != nil {
 		return opts, err
@@ -137,6 +147,13 @@ func (f *buildFlags) options(contextDir string, stdin io.Reader) (build.Options,
 	case "auto", "tty", "plain", "json", "rawjson", "quiet":
 	default:
 		return opts, &build.UsageError{Flag: "--progress", Value: f.progress, Msg: "want auto, plain, json or quiet"}
+	}
+	if f.maxStorage != "" {
+		n, err := units.RAMInBytes(f.maxStorage)
+		if err != nil || n <= 0 {
+			return opts, &build.UsageError{Flag: "--max-storage", Value: f.maxStorage, Msg: "want a size such as 20GB"}
+		}
+		opts.MaxStorage = n
 	}
 	if f.jobs < 0 {
 		return opts, &build.UsageError{Flag: "--jobs", Value: strconv.Itoa(f.jobs), Msg: "must be 0 (all CPUs) or more"}

@@ -56,6 +56,11 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 // and the diff ID hexes of reachable images. Blobs missing from the store
 // (platforms of an index that were never pulled) are skipped.
 func (s *Store) mark(ctx context.Context) (blobs, diffIDs map[string]bool, err error) {
+	return s.markFrom(ctx, true)
+}
+
+// markFrom marks from the index and, with cache, from cache records too.
+func (s *Store) markFrom(ctx context.Context, cache bool) (blobs, diffIDs map[string]bool, err error) {
 	idx, err := s.readIndex()
 	if err != nil {
 		return nil, nil, err
@@ -110,6 +115,9 @@ func (s *Store) mark(ctx context.Context) (blobs, diffIDs map[string]bool, err e
 		if err := walk(e); err != nil {
 			return nil, nil, err
 		}
+	}
+	if !cache {
+		return blobs, diffIDs, nil
 	}
 	if err := s.markCache(ctx, blobs, diffIDs); err != nil {
 		return nil, nil, err

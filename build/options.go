@@ -31,6 +31,9 @@ type Options struct {
 	NoCache bool
 	// NoCacheFilter runs every step of these stages (names or indexes).
 	NoCacheFilter []string
+	// CacheFrom are shared caches whose records are imported before the
+	// build; CacheTo where this build's records are exported after it.
+	CacheFrom, CacheTo []CacheSpec
 	// MaxStorage, when > 0, caps the store: after the build, cache records
 	// are removed least recently used first until the store fits.
 	MaxStorage int64

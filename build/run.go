@@ -102,6 +102,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if network == "" {
 		network = "default"
 	}
+	for _, c := range opts.CacheFrom {
+		n, err := importCache(ctx, st, c, opts.Registry.internal())
+		if err != nil {
+			return nil, fmt.Errorf("--cache-from %s%s: %w", c.Ref, c.Dir, err)
+		}
+		events.Emit(progress.Event{Time: time.Now(), Kind: progress.Info, Line: fmt.Sprintf("imported %d cache record(s) from %s%s", n, c.Ref, c.Dir)})
+	}
 	events.Emit(progress.Event{Time: time.Now(), Kind: progress.BuildStarted, Stages: len(pr.Graph.Needed())})
 	res, err := eng.Build(ctx, engine.Request{
 		Graph:           pr.Graph,
@@ -126,6 +133,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := writeOutputs(ctx, st, res.Image, opts, out); err != nil {
 		events.Emit(progress.Event{Time: time.Now(), Kind: progress.BuildDone, Error: err.Error(), Duration: time.Since(start)})
 		return nil, err
+	}
+	for _, c := range opts.CacheTo {
+		if err := exportCache(ctx, st, res, c, opts.Registry.internal()); err != nil {
+			return nil, fmt.Errorf("--cache-to %s%s: %w", c.Ref, c.Dir, err)
+		}
 	}
 	if opts.IIDFile != "" {
 		if err := os.WriteFile(opts.IIDFile, []byte(out.ImageID), 0o644); err != nil {

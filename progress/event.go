@@ -1,6 +1,8 @@
 package progress
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/zbuild/zbuild/plan"
@@ -42,7 +44,7 @@ type Event struct {
 	Steps int `json:"steps,omitempty"`
 	// Text is the instruction as written ("RUN make"), Pos its place.
 	Text string   `json:"text,omitempty"`
-	Pos  plan.Pos `json:"pos,omitempty"`
+	Pos  plan.Pos `json:"pos,omitzero"`
 	// Line is one line of output (StepOutput) or a message.
 	Line   string `json:"line,omitempty"`
 	Stream string `json:"stream,omitempty"`
@@ -57,6 +59,28 @@ type Event struct {
 	Error   string `json:"error,omitempty"`
 	// Image is the resulting image ID (BuildDone).
 	Image string `json:"image,omitempty"`
+}
+
+// Label is the step's place as BuildKit prints it: "[build 2/5]", or
+// "[stage-1 2/5]" for an unnamed stage.
+func (e Event) Label() string {
+	name := e.StageName
+	if name == "" {
+		name = fmt.Sprintf("stage-%d", e.Stage)
+	}
+	if e.Steps > 0 {
+		return fmt.Sprintf("[%s %d/%d]", name, e.Step, e.Steps)
+	}
+	return "[" + name + "]"
+}
+
+// Title is the first line of the step's text, with "…" when more follow: a
+// heredoc's body is left to the step's output and the Dockerfile itself.
+func (e Event) Title() string {
+	if i := strings.IndexByte(e.Text, '\n'); i >= 0 {
+		return e.Text[:i] + " …"
+	}
+	return e.Text
 }
 
 // Sink receives events. Emit must not block for long: the engine calls it

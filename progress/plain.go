@@ -1,25 +1,27 @@
 package progress
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 )
 
-// Plain renders events as BuildKit-style plain lines:
+// Plain renders events as BuildKit-style plain lines, for CI logs and
+// anything that is not a terminal:
 //
 //	#3 [build 2/5] RUN make
 //	#3 0.412 compiling…
-//	#3 DONE 1.2s
+//	#3 DONE 1.2s 4.0 MiB
+//	#4 [build 3/5] COPY . /src
+//	#4 CACHED
 //
-// It is safe for concurrent use; lines from parallel stages interleave but
+// It is safe for concurrent use: lines of parallel stages interleave, and
 // each keeps its step number.
 type Plain struct {
 	mu sync.Mutex
 	w  io.Writer
-	// Timestamps prefixes output lines with the time since the step started.
+	// Timestamps prefixes output lines with the seconds since their step
+	// started, as BuildKit does.
 	Timestamps bool
 	started    map[int]Event
 }
@@ -34,25 +36,34 @@ func (p *Plain) Emit(e Event) {
 	switch e.Kind {
 	case StepStarted:
 		p.started[e.ID] = e
-		fmt.Fprintf(p.w, "#%d %s %s\n", e.ID, stepLabel(e), e.Text)
+		fmt.Fprintf(p.w, "#%d %s %s\n", e.ID, e.Label(), e.Title())
 	case StepOutput:
-		if p.Timestamps {
-			if s, ok := p.started[e.ID]; ok {
-				fmt.Fprintf(p.w, "#%d %.3f %s\n", e.ID, e.Time.Sub(s.Time).Seconds(), e.Line)
-				return
-			}
+		if s, ok := p.started[e.ID]; ok && p.Timestamps {
+			fmt.Fprintf(p.w, "#%d %.3f %s\n", e.ID, e.Time.Sub(s.Time).Seconds(), e.Line)
+			return
 		}
 		fmt.Fprintf(p.w, "#%d %s\n", e.ID, e.Line)
 	case StepCached:
-		fmt.Fprintf(p.w, "#%d %s %s\n#%d CACHED\n", e.ID, stepLabel(e), e.Text, e.ID)
+		fmt.Fprintf(p.w, "#%d %s %s\n#%d CACHED\n", e.ID, e.Label(), e.Title(), e.ID)
 	case StepDone:
 		delete(p.started, e.ID)
-		fmt.Fprintf(p.w, "#%d DONE %.1fs\n", e.ID, e.Duration.Seconds())
+		if e.Size > 0 {
+			fmt.Fprintf(p.w, "#%d DONE %s %s\n", e.ID, FormatDuration(e.Duration), HumanSize(e.Size))
+			return
+		}
+		fmt.Fprintf(p.w, "#%d DONE %s\n", e.ID, FormatDuration(e.Duration))
 	case StepFailed:
+		if _, ok := p.started[e.ID]; !ok {
+			// A step can fail before it starts (its inputs could not be read).
+			fmt.Fprintf(p.w, "#%d %s %s\n", e.ID, e.Label(), e.Title())
+		}
 		delete(p.started, e.ID)
 		fmt.Fprintf(p.w, "#%d ERROR: %s\n", e.ID, e.Error)
 	case Pull:
-		if e.Line != "" {
+		switch {
+		case e.Total > 0:
+			fmt.Fprintf(p.w, "#0 %s %s / %s\n", e.Line, HumanSize(e.Current), HumanSize(e.Total))
+		case e.Line != "":
 			fmt.Fprintf(p.w, "#0 %s\n", e.Line)
 		}
 	case Warning:
@@ -62,35 +73,22 @@ func (p *Plain) Emit(e Event) {
 	case BuildDone:
 		// A failure is reported once, by the caller, with its exit code.
 		if e.Error == "" && e.Image != "" {
-			fmt.Fprintf(p.w, "writing image %s done (%.1fs total)\n", e.Image, e.Duration.Seconds())
+			fmt.Fprintf(p.w, "writing image %s done (%s total)\n", e.Image, FormatDuration(e.Duration))
 		}
 	}
 }
 
-func stepLabel(e Event) string {
-	name := e.StageName
-	if name == "" {
-		name = fmt.Sprintf("stage-%d", e.Stage)
+// Close writes the summary of a successful build.
+func (p *Plain) Close(sum *Summary) error {
+	if sum == nil {
+		return nil
 	}
-	if e.Steps > 0 {
-		return fmt.Sprintf("[%s %d/%d]", name, e.Step, e.Steps)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range sum.Lines() {
+		if _, err := fmt.Fprintf(p.w, "%s\n", l); err != nil {
+			return fmt.Errorf("writing the build summary: %w", err)
+		}
 	}
-	return "[" + name + "]"
-}
-
-// JSON renders one JSON object per event and line.
-type JSON struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-}
-
-// NewJSON returns a JSON-lines renderer writing to w.
-func NewJSON(w io.Writer) *JSON { return &JSON{enc: json.NewEncoder(w)} }
-
-// Emit writes e as one line of JSON.
-func (j *JSON) Emit(e Event) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	e.Line = strings.TrimRight(e.Line, "\n")
-	_ = j.enc.Encode(e)
+	return nil
 }

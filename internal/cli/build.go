@@ -2,14 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/zbuild/zbuild/build"
-	"github.com/zbuild/zbuild/progress"
 )
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -34,6 +30,7 @@ and stores the image in the local store under the -t names.`,
 				return err
 			}
 			opts.Root = g.rootDir()
+			opts.Registry = g.registry
 			if dryRun {
 				res, err := build.Plan(cmd.Context(), opts, nil)
 				if err != nil {
@@ -42,8 +39,7 @@ and stores the image in the local store under the -t names.`,
 				printWarnings(g.stderr, res.Warnings, res.UnusedBuildArgs)
 				return renderPlan(g.stdout, res)
 			}
-			opts.Progress = progressSink(f.progress, f.quiet, g.stderr)
-			res, err := build.Run(cmd.Context(), opts)
+			res, err := runBuild(cmd.Context(), opts, f.progress, f.quiet, g.stderr)
 			if err != nil {
 				return err
 			}
@@ -56,24 +52,4 @@ and stores the image in the local store under the -t names.`,
 	f.addFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the resolved plan (like zbuild plan) and build nothing")
 	return cmd
-}
-
-// progressSink picks the renderer for --progress.
-func progressSink(mode string, quiet bool, w io.Writer) progress.Sink {
-	if quiet {
-		mode = "quiet"
-	}
-	switch mode {
-	case "quiet":
-		return progress.Discard
-	case "json", "rawjson":
-		return progress.NewJSON(w)
-	case "auto", "tty":
-		// The interactive view arrives with the progress issue; until then
-		// a terminal gets plain lines too.
-		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			return progress.NewPlain(w)
-		}
-	}
-	return progress.NewPlain(w)
 }

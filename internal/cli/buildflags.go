@@ -33,6 +33,8 @@ type buildFlags struct {
 	noCacheFilter []string
 	// maxStorage is --max-storage SIZE (default $ZBUILD_MAX_STORAGE).
 	maxStorage string
+	// cacheFrom and cacheTo are --cache-from/--cache-to specs.
+	cacheFrom, cacheTo []string
 	// pull is --pull[=missing|always|never]; a bare --pull means always.
 	pull string
 	// outputs are --output/-o values.
@@ -69,6 +71,8 @@ func (f *buildFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.platform, "platform", "", "target platform os/arch[/variant] (default: the host's)")
 	fs.BoolVar(&f.noCache, "no-cache", false, "run every step instead of reusing cached results")
 	fs.StringArrayVar(&f.noCacheFilter, "no-cache-filter", nil, "run every step of this stage (name or index) without the cache (repeatable)")
+	fs.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import build cache: type=registry,ref=REPO[:TAG] or type=local,src=DIR")
+	fs.StringArrayVar(&f.cacheTo, "cache-to", nil, "export build cache: type=registry,ref=REPO[:TAG][,mode=min|max] or type=local,dest=DIR[,mode=…]")
 	fs.StringVar(&f.maxStorage, "max-storage", os.Getenv("ZBUILD_MAX_STORAGE"), "after the build, trim the least recently used cache until the store is at most this size, e.g. 20GB (default $ZBUILD_MAX_STORAGE)")
 	fs.StringVar(&f.pull, "pull", string(build.PullMissing), "pull base images: missing, always or never (--pull alone means always)")
 	fs.Lookup("pull").NoOptDefVal = string(build.PullAlways)
@@ -147,6 +151,20 @@ func (f *buildFlags) options(contextDir string, stdin io.Reader) (build.Options,
 	case "auto", "tty", "plain", "json", "rawjson", "quiet":
 	default:
 		return opts, &build.UsageError{Flag: "--progress", Value: f.progress, Msg: "want auto, plain, json or quiet"}
+	}
+	for _, c := range f.cacheFrom {
+		spec, err := build.ParseCache("--cache-from", c)
+		if err != nil {
+			return opts, err
+		}
+		opts.CacheFrom = append(opts.CacheFrom, spec)
+	}
+	for _, c := range f.cacheTo {
+		spec, err := build.ParseCache("--cache-to", c)
+		if err != nil {
+			return opts, err
+		}
+		opts.CacheTo = append(opts.CacheTo, spec)
 	}
 	if f.maxStorage != "" {
 		n, err := units.RAMInBytes(f.maxStorage)

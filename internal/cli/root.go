@@ -28,6 +28,8 @@ type globals struct {
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
+	// registry is what the registry flags say (see addRegistryFlags).
+	registry build.RegistryOptions
 }
 
 // New returns the whole command tree; tests drive it directly.
@@ -58,8 +60,11 @@ snapshots, and images land in a local store or a registry.`,
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.root, "root", "", "data root of the image store (default $ZBUILD_ROOT, /var/lib/zbuild as root, else $XDG_DATA_HOME/zbuild)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	addRegistryFlags(root.PersistentFlags(), &g.registry)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr{err} })
-	root.AddCommand(newBuildCmd(g), newPlanCmd(g), newVersionCmd(g), newImagesCmd(g), newInspectCmd(g), newRmiCmd(g), newTagCmd(g), newRunCmd(g), newInfoCmd(g))
+	root.AddCommand(newBuildCmd(g), newPlanCmd(g), newVersionCmd(g), newImagesCmd(g), newInspectCmd(g), newRmiCmd(g), newTagCmd(g), newRunCmd(g), newInfoCmd(g),
+		newPushCmd(g), newLoginCmd(g), newLogoutCmd(g))
+	root.AddCommand(newPruneCmd(g), newDfCmd(g))
 	return root
 }
 

@@ -46,7 +46,7 @@ func (b *build) commit(ctx context.Context, sr *stageResult, snap *linux.Snapsho
 	}
 	if empty {
 		h := sr.addHistory(step, true, b.created())
-		b.record(ctx, key, store.CacheRecord{Created: h.Created.Time, CreatedBy: h.CreatedBy, Comment: h.Comment})
+		b.record(ctx, sr, key, store.CacheRecord{Created: h.Created.Time, CreatedBy: h.CreatedBy, Comment: h.Comment})
 		return 0, nil
 	}
 	tmpDir, err := b.e.store.TempDir("layer")
@@ -74,7 +74,7 @@ func (b *build) commit(ctx context.Context, sr *stageResult, snap *linux.Snapsho
 	sr.cfg.RootFS.Type = "layers"
 	sr.cfg.RootFS.DiffIDs = append(sr.cfg.RootFS.DiffIDs, desc.DiffID)
 	h := sr.addHistory(step, false, b.created())
-	b.record(ctx, key, store.CacheRecord{
+	b.record(ctx, sr, key, store.CacheRecord{
 		Layer:   &store.CachedLayer{Digest: desc.Digest, DiffID: desc.DiffID, Size: desc.Size, MediaType: desc.MediaType},
 		Created: h.Created.Time, CreatedBy: h.CreatedBy, Comment: h.Comment,
 	})
@@ -83,13 +83,21 @@ func (b *build) commit(ctx context.Context, sr *stageResult, snap *linux.Snapsho
 
 // record stores a step's cache record. Failing to record only costs a
 // future hit, so it is logged, not fatal.
-func (b *build) record(ctx context.Context, key string, rec store.CacheRecord) {
+func (b *build) record(ctx context.Context, sr *stageResult, key string, rec store.CacheRecord) {
 	if key == "" {
 		return
 	}
+	b.noteUsed(sr, key, rec)
 	if err := b.e.store.PutCacheRecord(ctx, key, rec); err != nil {
 		slog.Warn("recording a cache entry", "err", err)
 	}
+}
+
+// noteUsed remembers a record the build used or wrote, for --cache-to.
+func (b *build) noteUsed(sr *stageResult, key string, rec store.CacheRecord) {
+	b.mu.Lock()
+	b.used = append(b.used, CacheEntry{Stage: sr.index, Key: key, Record: rec})
+	b.mu.Unlock()
 }
 
 // reuse applies a cache hit: the recorded layer (its blob is in the store;

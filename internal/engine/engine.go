@@ -75,6 +75,18 @@ type Result struct {
 	// Steps counts the steps run, Cached those reused from the cache,
 	// Layers the layers written.
 	Steps, Cached, Layers int
+	// Records are the cache records this build used or wrote, for export
+	// (--cache-to); Stage tells which stage each belongs to.
+	Records []CacheEntry
+	// Target is the index of the stage the image came from.
+	Target int
+}
+
+// CacheEntry is one cache record with its key and stage.
+type CacheEntry struct {
+	Stage  int
+	Key    string
+	Record store.CacheRecord
 }
 
 // StepError is a step that failed; it carries the step for error messages.
@@ -118,6 +130,7 @@ type build struct {
 	views   []*linux.Snapshot
 	remote  map[string]*fetched
 	tmpDirs []string
+	used    []CacheEntry
 }
 
 // cleanup removes the read-only views mounted for COPY --from and mounts.
@@ -208,7 +221,7 @@ func (e *Engine) Build(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Image: img, ImageID: id, Steps: b.nSteps, Cached: b.nCached, Layers: b.nLayer}, nil
+	return &Result{Image: img, ImageID: id, Steps: b.nSteps, Cached: b.nCached, Layers: b.nLayer, Records: b.used, Target: g.Target}, nil
 }
 
 func firstLine(s string) string {

@@ -148,6 +148,7 @@ func (b *build) runStep(ctx context.Context, sr *stageResult, step *plan.Step, e
 			if err != nil {
 				return 0, true, err
 			}
+			b.noteUsed(sr, key, rec)
 			sr.key = key
 			ev.Reason, ev.Size = "CACHED", size
 			b.emit(ev, progress.StepCached)

@@ -19,9 +19,9 @@ type Options struct {
 	// Insecure lists registry hosts ("host" or "host:port") spoken to over
 	// plain HTTP. Loopback hosts (localhost, 127.0.0.1, ::1) always are.
 	Insecure []string
-	// Keychain finds credentials; default authn.DefaultKeychain, which reads
-	// the Docker config ($HOME/.docker/config.json, then $DOCKER_CONFIG,
-	// with credential helpers) and Podman's auth.json.
+	// Keychain finds credentials; default DefaultKeychain(): the Docker
+	// config ($DOCKER_CONFIG, else $HOME/.docker, with credential helpers),
+	// then Podman's auth.json.
 	Keychain authn.Keychain
 	// Transport carries the requests; default remote.DefaultTransport.
 	Transport http.RoundTripper
@@ -31,6 +31,20 @@ type Options struct {
 	Retry remote.Backoff
 	// UserAgent is added to the requests' User-Agent; default none.
 	UserAgent string
+	// DefaultRegistry is the registry of references that name none
+	// ("app:1"); "" means Docker Hub, as docker does.
+	DefaultRegistry string
+	// Mirrors are registries ("host[:port]") tried in order before Docker
+	// Hub when pulling from it, as dockerd's registry-mirrors; a mirror
+	// that fails is skipped. Pushes always go to Docker Hub itself.
+	Mirrors []string
+	// CACertFiles are PEM CA certificates trusted for every registry, on
+	// top of the system's and those in CertsDir.
+	CACertFiles []string
+	// CertsDir holds per-registry certificates as docker reads them
+	// (HOST[:PORT]/*.crt, client.cert, client.key); "" means
+	// DefaultCertsDir, "-" none.
+	CertsDir string
 }
 
 // FastRetry is a backoff for tests: the same tries as the default, with
@@ -41,6 +55,7 @@ var FastRetry = remote.Backoff{Duration: time.Millisecond, Factor: 2, Jitter: 0.
 // Insecure. Loopback names need no marking: go-containerregistry already
 // uses plain HTTP for localhost, 127.0.0.1 and ::1.
 func (o Options) parseRef(ref string) (name.Reference, error) {
+	ref = o.expandShortName(ref)
 	var opts []name.Option
 	if host := registryOf(ref); host != "" && slices.Contains(o.Insecure, host) {
 		opts = append(opts, name.Insecure)
@@ -58,19 +73,23 @@ func registryOf(ref string) string {
 	return first
 }
 
-// remoteOptions turns o into go-containerregistry options for one call.
-func (o Options) remoteOptions(ctx context.Context, platform v1.Platform) []remote.Option {
+// remoteOptions turns o into go-containerregistry options for one call to
+// the registry host.
+func (o Options) remoteOptions(ctx context.Context, host string, platform v1.Platform) ([]remote.Option, error) {
 	keychain := o.Keychain
 	if keychain == nil {
-		keychain = authn.DefaultKeychain
+		keychain = DefaultKeychain()
+	}
+	tr, err := o.transportFor(host)
+	if err != nil {
+		return nil, err
 	}
 	opts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(keychain),
 		remote.WithPlatform(platform),
-	}
-	if o.Transport != nil {
-		opts = append(opts, remote.WithTransport(o.Transport))
+		remote.WithTransport(tr),
+		remote.WithRetryPredicate(transient),
 	}
 	if o.Retry != (remote.Backoff{}) {
 		opts = append(opts, remote.WithRetryBackoff(o.Retry))
@@ -78,7 +97,7 @@ func (o Options) remoteOptions(ctx context.Context, platform v1.Platform) []remo
 	if o.UserAgent != "" {
 		opts = append(opts, remote.WithUserAgent(o.UserAgent))
 	}
-	return opts
+	return opts, nil
 }
 
 // DefaultPlatform is linux on the host's architecture: what a build runs

@@ -3,6 +3,9 @@ package registry
 import (
 	"context"
 	"fmt"
+	"log/slog"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -26,7 +29,7 @@ func Resolve(ctx context.Context, ref string, platform v1.Platform, opts Options
 		return nil, v1.Hash{}, fmt.Errorf("parsing reference %q: %w", ref, err)
 	}
 	where := fmt.Sprintf("%s (registry %s)", r.String(), r.Context().RegistryStr())
-	desc, err := remote.Get(r, opts.remoteOptions(ctx, platform)...)
+	desc, err := opts.get(ctx, r, platform)
 	if err != nil {
 		return nil, v1.Hash{}, fmt.Errorf("resolving %s: %w", where, err)
 	}
@@ -70,4 +73,57 @@ func fromIndex(ctx context.Context, idx v1.ImageIndex, platform v1.Platform, whe
 		}
 		return img, d.Digest, nil
 	}
+}
+
+// get fetches r's descriptor, from the mirrors first when r is on Docker
+// Hub. A failing mirror is skipped (and logged at debug level), so a
+// mirror can only make a pull faster, never break it.
+func (o Options) get(ctx context.Context, r name.Reference, platform v1.Platform) (*remote.Descriptor, error) {
+	if r.Context().RegistryStr() == dockerHubHost {
+		for _, m := range o.Mirrors {
+			mr, err := onRegistry(r, m, o.isInsecure(m))
+			if err != nil {
+				return nil, fmt.Errorf("registry mirror %q: %w", m, err)
+			}
+			ropts, err := o.remoteOptions(ctx, m, platform)
+			if err != nil {
+				return nil, err
+			}
+			desc, err := remote.Get(mr, ropts...)
+			if err == nil {
+				return desc, nil
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			slog.Debug("registry mirror failed, trying the next source", "mirror", m, "ref", r.String(), "err", err)
+		}
+	}
+	ropts, err := o.remoteOptions(ctx, r.Context().RegistryStr(), platform)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(r, ropts...)
+	if err != nil {
+		return nil, authError(r.Context().RegistryStr(), o.Keychain, err)
+	}
+	return desc, nil
+}
+
+// onRegistry is r moved to registry host (same repository and tag or
+// digest).
+func onRegistry(r name.Reference, host string, insecure bool) (name.Reference, error) {
+	var opts []name.Option
+	if insecure {
+		opts = append(opts, name.Insecure)
+	}
+	return name.ParseReference(host+"/"+r.Context().RepositoryStr()+sep(r)+r.Identifier(), opts...)
+}
+
+// sep is what joins a reference's repository and identifier.
+func sep(r name.Reference) string {
+	if _, ok := r.(name.Digest); ok {
+		return "@"
+	}
+	return ":"
 }

@@ -1,0 +1,127 @@
+package build_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/zbuild/zbuild/build"
+	"github.com/zbuild/zbuild/internal/store"
+	"github.com/zbuild/zbuild/internal/testenv"
+)
+
+// remoteDigest is the digest ref has on its registry, after validating
+// the image there.
+func remoteDigest(t *testing.T, ref string) string {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatalf("reading %s back: %v", ref, err)
+	}
+	if err := validate.Image(img); err != nil {
+		t.Fatalf("pushed image %s is invalid: %v", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+// TestBuildPush builds and pushes in each way a build can push, then pulls
+// the image back into an empty store by building FROM it.
+func TestBuildPush(t *testing.T) {
+	requireBuild(t)
+	reg := testenv.StartRegistry(t)
+	root := newRoot(t)
+	ctxDir := writeContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN echo pushed > /pushed\n"})
+	tests := []struct {
+		name    string
+		opts    build.Options
+		pushed  []string
+		wantErr string
+	}{
+		{name: "--push pushes every tag", opts: build.Options{Tags: []string{reg.Ref("app:1"), reg.Ref("app:latest")}, Push: true},
+			pushed: []string{reg.Ref("app:1"), reg.Ref("app:latest")}},
+		{name: "type=image,push=true", opts: build.Options{Outputs: []build.Output{{Type: "image", Attrs: map[string]string{"name": reg.Ref("img:1"), "push": "true"}}}},
+			pushed: []string{reg.Ref("img:1")}},
+		{name: "type=registry", opts: build.Options{Outputs: []build.Output{{Type: "registry", Attrs: map[string]string{"name": reg.Ref("viareg:1")}}}},
+			pushed: []string{reg.Ref("viareg:1")}},
+		{name: "type=registry without a name", opts: build.Options{Outputs: []build.Output{{Type: "registry", Attrs: map[string]string{}}}},
+			wantErr: "name="},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.ContextDir, tc.opts.Root = ctxDir, root
+			res, err := build.Run(context.Background(), tc.opts)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ref := range tc.pushed {
+				if d := remoteDigest(t, ref); d != res.ImageID {
+					t.Fatalf("%s has digest %s on the registry, built %s", ref, d, res.ImageID)
+				}
+			}
+		})
+	}
+
+	// Pull it back into an empty store by building FROM it.
+	fresh := t.TempDir()
+	ctx2 := writeContext(t, map[string]string{"Dockerfile": "FROM " + reg.Ref("app:1") + "\nRUN cat /pushed\n"})
+	res, _ := buildIn(t, build.Options{ContextDir: ctx2, Root: fresh})
+	if got := files(t, res.Image)["/pushed"].data; got != "pushed\n" {
+		t.Fatalf("/pushed = %q in the image built on the pulled base", got)
+	}
+	st, err := store.Open(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := st.Descriptor(context.Background(), reg.Ref("app:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.Digest.String() != remoteDigest(t, reg.Ref("app:1")) {
+		t.Fatalf("pulled base has digest %s, registry %s", desc.Digest, remoteDigest(t, reg.Ref("app:1")))
+	}
+	checkNoMounts(t, fresh)
+}
+
+// TestBuildPushToDeadRegistry: the push fails with an error naming the
+// registry, and the image is still in the local store, intact.
+func TestBuildPushToDeadRegistry(t *testing.T) {
+	requireBuild(t)
+	reg := testenv.StartRegistry(t)
+	reg.Kill()
+	root := newRoot(t)
+	ctxDir := writeContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN echo x > /x\n"})
+	tag := reg.Ref("dead:1")
+	_, err := build.Run(context.Background(), build.Options{ContextDir: ctxDir, Root: root, Tags: []string{tag}, Push: true})
+	if err == nil || !strings.Contains(err.Error(), reg.Host) {
+		t.Fatalf("err = %v, want a push error naming %s", err, reg.Host)
+	}
+	st, err := store.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := st.Image(context.Background(), tag)
+	if err != nil {
+		t.Fatalf("the built image is not in the store after a failed push: %v", err)
+	}
+	if err := validate.Image(img); err != nil {
+		t.Fatalf("stored image is invalid after a failed push: %v", err)
+	}
+}

@@ -35,10 +35,8 @@ func dirn(p string, mode fs.FileMode) node { return node{path: p, kind: 'd', mod
 func symlink(p, target string) node        { return node{path: p, kind: 'l', link: target} }
 func hardlink(p, target string) node       { return node{path: p, kind: 'h', link: target} }
 
-func (n node) owned(uid, gid int) node     { n.uid, n.gid = uid, gid; return n }
-func (n node) at(t time.Time) node         { n.mtime = t; return n }
-func (n node) withData(data string) node   { n.data = data; return n }
-func (n node) withMode(m fs.FileMode) node { n.mode = m; return n }
+func (n node) owned(uid, gid int) node { n.uid, n.gid = uid, gid; return n }
+func (n node) at(t time.Time) node     { n.mtime = t; return n }
 
 // build creates nodes under root in order (parents must come first or exist).
 func build(t *testing.T, root string, nodes ...node) {

@@ -206,7 +206,7 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header) error {
 		if err := os.Mkdir(target, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+	case tar.TypeReg, '\x00', tar.TypeGNUSparse: // '\x00' is the pre-POSIX regular file (TypeRegA)
 		var out *os.File
 		if out, err = openFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600); err != nil {
 			return err

@@ -153,7 +153,7 @@ func parseChecksum(s string) (hash.Hash, string, error) {
 	}
 	enc = strings.ToLower(enc)
 	if b, err := hex.DecodeString(enc); !ok || err != nil || len(b) != h.Size() {
-		return nil, "", fmt.Errorf("invalid checksum %q: want %d hex digits after %s:", s, 2*h.Size(), alg)
+		return nil, "", fmt.Errorf("invalid checksum %q: want %d hex digits after %q", s, 2*h.Size(), alg+":")
 	}
 	return h, alg + ":" + enc, nil
 }

@@ -118,14 +118,3 @@ func (idx *indexFile) setTags(d v1.Descriptor, refs []string) bool {
 	}
 	return true
 }
-
-// tagsOf lists the tags held by digest h, in index order.
-func (idx *indexFile) tagsOf(h v1.Hash) []string {
-	var tags []string
-	for _, e := range idx.Manifests {
-		if e.Digest == h && refName(e) != "" {
-			tags = append(tags, refName(e))
-		}
-	}
-	return tags
-}

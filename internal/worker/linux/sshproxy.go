@@ -43,7 +43,8 @@ func newSSHProxy(agent string, uid, gid, mode uint32) (*sshProxy, string, error)
 	if mode == 0 {
 		mode = 0o600
 	}
-	if err := os.Lchown(sock, int(uid), int(gid)); err == nil {
+	err = os.Lchown(sock, int(uid), int(gid))
+	if err == nil {
 		err = os.Chmod(sock, os.FileMode(mode&0o777))
 	}
 	if err != nil {

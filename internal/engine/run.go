@@ -127,7 +127,7 @@ func (b *build) runMounts(ctx context.Context, ms []plan.Mount, p plan.Platform)
 			if !m.From.IsZero() {
 				return nil, release, fmt.Errorf("cache mount %s: seeding a cache with from= is not supported yet; drop from=", id)
 			}
-			out = append(out, linux.Mount{Type: "bind", Target: m.Target, Source: dir, ReadOnly: m.ReadOnly})
+			out = append(out, linux.Mount{Type: linux.MountCache, Target: m.Target, Source: dir, ReadOnly: m.ReadOnly})
 		case plan.MountBind:
 			root, err := b.sourceRoot(ctx, m.From, p)
 			if err != nil {
@@ -140,9 +140,9 @@ func (b *build) runMounts(ctx context.Context, ms []plan.Mount, p plan.Platform)
 			if _, err := os.Stat(src); err != nil {
 				return nil, release, fmt.Errorf("bind mount source %s: %w", m.Source, err)
 			}
-			out = append(out, linux.Mount{Type: "bind", Target: m.Target, Source: src, ReadOnly: m.ReadOnly})
+			out = append(out, linux.Mount{Type: linux.MountBind, Target: m.Target, Source: src, ReadOnly: m.ReadOnly})
 		case plan.MountTmpfs:
-			out = append(out, linux.Mount{Type: "tmpfs", Target: m.Target, Size: m.Size})
+			out = append(out, linux.Mount{Type: linux.MountTmpfs, Target: m.Target, Size: m.Size})
 		case plan.MountSecret:
 			id := m.ID
 			if id == "" {
@@ -159,7 +159,7 @@ func (b *build) runMounts(ctx context.Context, ms []plan.Mount, p plan.Platform)
 			if target == "" && m.Env == "" {
 				target = "/run/secrets/" + id
 			}
-			out = append(out, linux.Mount{Type: "secret", Target: target, Env: m.Env, SecretData: data,
+			out = append(out, linux.Mount{Type: linux.MountSecret, Target: target, Env: m.Env, SecretData: data,
 				UID: u32(m.UID, 0), GID: u32(m.GID, 0), Mode: u32(m.Mode, 0o400)})
 		case plan.MountSSH:
 			id := m.ID
@@ -178,7 +178,7 @@ func (b *build) runMounts(ctx context.Context, ms []plan.Mount, p plan.Platform)
 				target = "/run/buildkit/ssh_agent." + strconv.Itoa(sshN)
 			}
 			sshN++
-			out = append(out, linux.Mount{Type: "ssh", Target: target, Source: sock,
+			out = append(out, linux.Mount{Type: linux.MountSSH, Target: target, Source: sock,
 				UID: u32(m.UID, 0), GID: u32(m.GID, 0), Mode: u32(m.Mode, 0o600)})
 		default:
 			return nil, release, fmt.Errorf("unsupported mount type %q", m.Type)

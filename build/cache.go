@@ -6,8 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
+	"github.com/containerd/containerd/v2/pkg/archive"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -20,6 +24,7 @@ import (
 	"github.com/zbuild/zbuild/internal/output"
 	"github.com/zbuild/zbuild/internal/registry"
 	"github.com/zbuild/zbuild/internal/store"
+	"github.com/zbuild/zbuild/internal/worker/linux"
 )
 
 // CacheSpec is one --cache-to or --cache-from: where build cache records
@@ -32,6 +37,10 @@ type CacheSpec struct {
 	// Mode is "min" (the target stage's steps, the default) or "max"
 	// (every stage's), for --cache-to.
 	Mode string
+	// Mounts also exports the contents of the RUN --mount=type=cache
+	// directories the build used (mounts=true), for --cache-to. Imports
+	// restore them into cache mounts that are empty on this machine.
+	Mounts bool
 }
 
 // cacheConfigType is the media type of the cache artifact's config: a JSON
@@ -62,13 +71,19 @@ func ParseCache(flag, s string) (CacheSpec, error) {
 			c.Ref = v
 		case "dest", "src":
 			c.Dir = v
+		case "mounts":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return CacheSpec{}, &UsageError{flag, s, "mounts must be true or false"}
+			}
+			c.Mounts = b
 		case "mode":
 			if v != "min" && v != "max" {
 				return CacheSpec{}, &UsageError{flag, s, "mode must be min or max"}
 			}
 			c.Mode = v
 		default:
-			return CacheSpec{}, &UsageError{flag, s, "unknown key " + k + " (want type, ref, dest/src, mode)"}
+			return CacheSpec{}, &UsageError{flag, s, "unknown key " + k + " (want type, ref, dest/src, mode, mounts)"}
 		}
 	}
 	switch {
@@ -90,7 +105,7 @@ func ParseCache(flag, s string) (CacheSpec, error) {
 // destination lacks are sent: the registry client asks before uploading,
 // and an OCI layout keeps blobs it has. Base image layers are never part
 // of it: they are not cache records.
-func exportCache(ctx context.Context, st *store.Store, res *engine.Result, spec CacheSpec, ropts registry.Options) error {
+func exportCache(ctx context.Context, st *store.Store, w *linux.Worker, res *engine.Result, spec CacheSpec, ropts registry.Options) error {
 	records := map[string]store.CacheRecord{}
 	var layers []v1.Layer
 	seen := map[v1.Hash]bool{}
@@ -110,7 +125,25 @@ func exportCache(ctx context.Context, st *store.Store, res *engine.Result, spec 
 		}
 		layers = append(layers, v1l)
 	}
-	cfg, err := json.Marshal(map[string]any{"records": records})
+	mounts := map[string]cachedMount{}
+	if spec.Mounts {
+		tmp, err := st.TempDir("cache-export")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		for i, id := range res.CacheMounts {
+			l, err := mountLayer(ctx, w, id, filepath.Join(tmp, strconv.Itoa(i)))
+			if err != nil {
+				return fmt.Errorf("exporting cache mount %q: %w", id, err)
+			}
+			d, _ := l.Digest()
+			diff, _ := l.DiffID()
+			mounts[id] = cachedMount{Digest: d, DiffID: diff}
+			layers = append(layers, l)
+		}
+	}
+	cfg, err := json.Marshal(cacheConfig{Records: records, Mounts: mounts})
 	if err != nil {
 		return err
 	}
@@ -133,7 +166,7 @@ func exportCache(ctx context.Context, st *store.Store, res *engine.Result, spec 
 // importCache adds the records of a cache artifact to the store, with the
 // layer blobs the store lacks. A missing artifact is not an error (the
 // first build of a cache has nothing to import).
-func importCache(ctx context.Context, st *store.Store, spec CacheSpec, ropts registry.Options) (int, error) {
+func importCache(ctx context.Context, st *store.Store, w *linux.Worker, spec CacheSpec, ropts registry.Options) (int, error) {
 	var img v1.Image
 	switch spec.Type {
 	case "local":
@@ -174,9 +207,7 @@ func importCache(ctx context.Context, st *store.Store, spec CacheSpec, ropts reg
 	if err != nil {
 		return 0, err
 	}
-	var cfg struct {
-		Records map[string]store.CacheRecord `json:"records"`
-	}
+	var cfg cacheConfig
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return 0, fmt.Errorf("cache artifact has an unreadable config: %w", err)
 	}
@@ -202,7 +233,67 @@ func importCache(ctx context.Context, st *store.Store, spec CacheSpec, ropts reg
 		}
 		n++
 	}
+	for id, m := range cfg.Mounts {
+		if err := restoreMount(ctx, w, img, id, m); err != nil {
+			return n, fmt.Errorf("importing cache mount %q: %w", id, err)
+		}
+	}
 	return n, nil
+}
+
+// cacheConfig is the config blob of a cache artifact.
+type cacheConfig struct {
+	Records map[string]store.CacheRecord `json:"records"`
+	// Mounts maps cache mount ids to the layer holding their contents.
+	Mounts map[string]cachedMount `json:"mounts,omitempty"`
+}
+
+type cachedMount struct {
+	Digest v1.Hash `json:"digest"`
+	DiffID v1.Hash `json:"diffID"`
+}
+
+// mountLayer packs the shared directory of cache mount id into a layer
+// blob at path.
+func mountLayer(ctx context.Context, w *linux.Worker, id, path string) (v1.Layer, error) {
+	dir, release, err := w.CacheMount(ctx, id, "locked", 0, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	desc, err := layer.WriteFile(ctx, dir, path, layer.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return layer.ToV1(desc, path)
+}
+
+// restoreMount fills cache mount id from the artifact's layer, unless this
+// machine's copy already has content (local state wins: it is newer).
+func restoreMount(ctx context.Context, w *linux.Worker, img v1.Image, id string, m cachedMount) error {
+	dir, release, err := w.CacheMount(ctx, id, "locked", 0, 0, 0)
+	if err != nil {
+		return err
+	}
+	defer release()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 {
+		return nil
+	}
+	l, err := img.LayerByDigest(m.Digest)
+	if err != nil {
+		return err
+	}
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = archive.Apply(ctx, dir, rc)
+	return err
 }
 
 // rawConfigImage serves a non-image config (the cache records) as the

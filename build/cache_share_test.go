@@ -56,3 +56,22 @@ func TestCacheSharedBetweenRunners(t *testing.T) {
 		})
 	}
 }
+
+// Cache mounts travel with the cache when asked (mounts=true): runner B's
+// RUN finds what runner A's left in the mount.
+func TestCacheMountsShared(t *testing.T) {
+	requireBuild(t)
+	ctx := writeContext(t, map[string]string{"Dockerfile": "FROM " + base + "\n" +
+		"RUN --mount=type=cache,id=deps,target=/deps (test -f /deps/fetched || (echo fetching; echo v1 > /deps/fetched)) && cp /deps/fetched /got\n"})
+	dir := filepath.Join(t.TempDir(), "cache")
+	rootA, rootB := newRoot(t), newRoot(t)
+	buildIn(t, build.Options{ContextDir: ctx, Root: rootA, CacheTo: []build.CacheSpec{{Type: "local", Dir: dir, Mode: "max", Mounts: true}}})
+	res, rec := buildIn(t, build.Options{ContextDir: ctx, Root: rootB, NoCache: true, CacheFrom: []build.CacheSpec{{Type: "local", Dir: dir}}})
+	if strings.Contains(rec.output(), "fetching") {
+		t.Error("runner B did not get the cache mount's content")
+	}
+	fs := files(t, res.Image)
+	if fs["/got"].data != "v1\n" {
+		t.Errorf("/got = %q", fs["/got"].data)
+	}
+}

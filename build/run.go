@@ -103,7 +103,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		network = "default"
 	}
 	for _, c := range opts.CacheFrom {
-		n, err := importCache(ctx, st, c, opts.Registry.internal())
+		n, err := importCache(ctx, st, w, c, opts.Registry.internal())
 		if err != nil {
 			return nil, fmt.Errorf("--cache-from %s%s: %w", c.Ref, c.Dir, err)
 		}
@@ -119,6 +119,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		SSH:             ssh,
 		Jobs:            opts.Jobs,
 		SourceDateEpoch: opts.SourceDateEpoch,
+		Compression:     layerCompression(opts.Compression),
 		Labels:          opts.Labels,
 		Progress:        events,
 		NoCache:         opts.NoCache,
@@ -135,7 +136,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	for _, c := range opts.CacheTo {
-		if err := exportCache(ctx, st, res, c, opts.Registry.internal()); err != nil {
+		if err := exportCache(ctx, st, w, res, c, opts.Registry.internal()); err != nil {
 			return nil, fmt.Errorf("--cache-to %s%s: %w", c.Ref, c.Dir, err)
 		}
 	}
@@ -157,6 +158,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 // writeOutputs stores the image (always: its layers are already there) and
 // writes every --output.
 func writeOutputs(ctx context.Context, st *store.Store, img v1.Image, opts Options, res *Result) error {
+	img, err := toFormat(img, opts.Format, opts.Compression)
+	if err != nil {
+		return err
+	}
+	if res.Image != img {
+		cfg, err := img.ConfigName()
+		if err != nil {
+			return err
+		}
+		res.Image, res.ConfigDigest = img, cfg.String()
+	}
 	tags := append([]string(nil), opts.Tags...)
 	for _, o := range opts.Outputs {
 		if (o.Type == "image" || o.Type == "registry") && o.Attrs["name"] != "" {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +81,8 @@ type Result struct {
 	Records []CacheEntry
 	// Target is the index of the stage the image came from.
 	Target int
+	// CacheMounts are the ids of the RUN cache mounts the build's steps used.
+	CacheMounts []string
 }
 
 // CacheEntry is one cache record with its key and stage.
@@ -131,6 +134,7 @@ type build struct {
 	remote  map[string]*fetched
 	tmpDirs []string
 	used    []CacheEntry
+	mounts  map[string]bool
 }
 
 // cleanup removes the read-only views mounted for COPY --from and mounts.
@@ -221,7 +225,12 @@ func (e *Engine) Build(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Image: img, ImageID: id, Steps: b.nSteps, Cached: b.nCached, Layers: b.nLayer, Records: b.used, Target: g.Target}, nil
+	var mounts []string
+	for id := range b.mounts {
+		mounts = append(mounts, id)
+	}
+	sort.Strings(mounts)
+	return &Result{Image: img, ImageID: id, Steps: b.nSteps, Cached: b.nCached, Layers: b.nLayer, Records: b.used, Target: g.Target, CacheMounts: mounts}, nil
 }
 
 func firstLine(s string) string {

@@ -124,6 +124,14 @@ func (b *build) runMounts(ctx context.Context, ms []plan.Mount, p plan.Platform)
 				return nil, release, fmt.Errorf("cache mount %s: %w", id, err)
 			}
 			releases = append(releases, rel)
+			if sharing != plan.SharingPrivate {
+				b.mu.Lock()
+				if b.mounts == nil {
+					b.mounts = map[string]bool{}
+				}
+				b.mounts[id] = true
+				b.mu.Unlock()
+			}
 			if !m.From.IsZero() {
 				return nil, release, fmt.Errorf("cache mount %s: seeding a cache with from= is not supported yet; drop from=", id)
 			}

@@ -96,7 +96,8 @@ reset() { # reset TOOL: remove every cache and base image
         buildah --root "$work/broot" --runroot "$work/brunroot" rmi -af >/dev/null 2>&1 || true
         awk -v d="$work/broot" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | xargs -r umount -l
       fi
-      rm -rf "$work/broot" "$work/brunroot" ;;
+      # buildah keeps RUN cache mounts outside its storage root.
+      rm -rf "$work/broot" "$work/brunroot" /var/tmp/buildah-cache-"$(id -u)" ;;
     docker) docker builder prune -af >/dev/null 2>&1; docker image rm -f $(docker images -q) >/dev/null 2>&1 || true ;;
   esac
 }

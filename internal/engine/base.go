@@ -78,6 +78,9 @@ func (r *baseResolver) lookup(ctx context.Context, ref string, p plan.Platform, 
 	if dir, ok := strings.CutPrefix(ref, "oci-layout://"); ok {
 		return r.fromLayout(dir, p)
 	}
+	// With --default-registry, a short name means that registry's image in
+	// the store too, not Docker Hub's.
+	ref = r.reg.ExpandShortName(ref)
 	if pull != "always" {
 		img, h, err := r.store.Image(ctx, ref)
 		switch {

@@ -128,7 +128,9 @@ func (b *build) runStep(ctx context.Context, sr *stageResult, step *plan.Step, e
 		return 0, false, err
 	}
 	parent := sr.key
-	key := chainKey(parent, canonical, in.digest)
+	// The layer's compression is part of the key: a gzip build must not
+	// reuse a zstd layer, nor the reverse.
+	key := chainKey(parent, canonical, in.digest, "compression="+string(b.req.Compression))
 	slot := slotRecord{Parent: parent, Step: canonical, Inputs: in.digest, Files: in.files, Base: sr.baseDigest}
 	if step.Run != nil {
 		slot.BuildArgs = step.Run.BuildArgs

@@ -39,6 +39,11 @@ func (o Options) expandShortName(ref string) string {
 	return strings.TrimSuffix(o.DefaultRegistry, "/") + "/" + ref
 }
 
+// ExpandShortName is the reference ref means under these options: names
+// without a registry get DefaultRegistry. Callers that look names up
+// elsewhere (the local store) use it so "app:1" means the same image there.
+func (o Options) ExpandShortName(ref string) string { return o.expandShortName(ref) }
+
 // isInsecure reports whether host is listed in o.Insecure.
 func (o Options) isInsecure(host string) bool {
 	return slices.Contains(o.Insecure, host)

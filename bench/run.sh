@@ -97,7 +97,7 @@ reset() { # reset TOOL: remove every cache and base image
         awk -v d="$work/broot" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | xargs -r umount -l
       fi
       # buildah keeps RUN cache mounts outside its storage root.
-      rm -rf "$work/broot" "$work/brunroot" /var/tmp/buildah-cache-"$(id -u)" ;;
+      rm -rf "$work/broot" "$work/brunroot" /var/tmp/buildah-cache /var/tmp/buildah-cache-"$(id -u)" ;;
     docker) docker builder prune -af >/dev/null 2>&1; docker image rm -f $(docker images -q) >/dev/null 2>&1 || true ;;
   esac
 }

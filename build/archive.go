@@ -18,8 +18,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/zbuild/zbuild/internal/layer"
 	"github.com/zbuild/zbuild/internal/output"
 	"github.com/zbuild/zbuild/internal/store"
 )
@@ -80,7 +83,7 @@ func Save(ctx context.Context, opts SaveOptions) error {
 		return err
 	}
 	if format == FormatDocker {
-		return output.ToFile(opts.Output, opts.Stdout, func(w io.Writer) error { return saveDocker(items, w) })
+		return output.ToFile(opts.Output, opts.Stdout, func(w io.Writer) error { return saveDocker(ctx, items, w) })
 	}
 	if opts.Output != "-" && !output.IsTarPath(opts.Output) {
 		return saveLayout(items, opts.Output)
@@ -159,14 +162,14 @@ func saveLayout(items []savedItem, dir string) error {
 }
 
 // saveDocker writes items in the docker save format; it holds images only.
-func saveDocker(items []savedItem, w io.Writer) error {
+func saveDocker(ctx context.Context, items []savedItem, w io.Writer) error {
 	refs := map[name.Reference]v1.Image{}
 	for _, it := range items {
 		if it.idx != nil {
 			return &UsageError{"--format", FormatDocker, "docker archives hold single-platform images, not image indexes: use --format oci"}
 		}
 		if it.ref == "" && len(items) == 1 {
-			return output.DockerArchive(context.Background(), it.img, w, "")
+			return output.DockerArchive(ctx, it.img, w, "")
 		}
 		if it.ref == "" {
 			return &UsageError{"--format", FormatDocker, "several images in one docker archive need names, not IDs"}
@@ -518,3 +521,104 @@ func writeEntry(dst string, r io.Reader) error {
 	}
 	return out.Close()
 }
+
+// Layer compressions of Options.Compression.
+const (
+	CompressionGzip         = "gzip"
+	CompressionZstd         = "zstd"
+	CompressionUncompressed = "uncompressed"
+)
+
+// layerCompression maps Options.Compression to the layer writer's names
+// ("" stays the writer's default, gzip).
+func layerCompression(c string) layer.Compression {
+	if c == CompressionUncompressed {
+		return layer.None
+	}
+	return layer.Compression(c)
+}
+
+// CheckImageFormat validates an image format and layer compression pair:
+// the docker format has no zstd layer media type.
+func CheckImageFormat(format, compression string) error {
+	switch format {
+	case "", FormatOCI, FormatDocker:
+	default:
+		return &UsageError{"--format", format, "want oci or docker"}
+	}
+	switch compression {
+	case "", CompressionGzip, CompressionZstd, CompressionUncompressed:
+	default:
+		return &UsageError{"--compression", compression, "want gzip, zstd or uncompressed"}
+	}
+	if format == FormatDocker && compression == CompressionZstd {
+		return &UsageError{"--compression", compression, "the docker image format has no zstd layers: use --format oci or gzip"}
+	}
+	return nil
+}
+
+// toFormat returns img in the image format asked for: unchanged for OCI
+// (what the engine makes) or with docker schema 2 media types. Converting
+// keeps every layer blob (and so its digest); the manifest and config
+// blobs are new.
+func toFormat(img v1.Image, format, compression string) (v1.Image, error) {
+	if err := CheckImageFormat(format, compression); err != nil {
+		return nil, err
+	}
+	if format != FormatDocker {
+		return img, nil
+	}
+	if mt, err := img.MediaType(); err == nil && mt == types.DockerManifestSchema2 {
+		return img, nil
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading the image config: %w", err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("listing layers: %w", err)
+	}
+	adds := make([]mutate.Addendum, len(layers))
+	for i, l := range layers {
+		mt, err := l.MediaType()
+		if err != nil {
+			return nil, fmt.Errorf("reading layer %d media type: %w", i, err)
+		}
+		dmt, ok := dockerLayerTypes[mt]
+		if !ok {
+			return nil, &UsageError{"--format", FormatDocker, fmt.Sprintf("layer %d is %s, which the docker format cannot express (its base image uses it?): use --format oci", i, mt)}
+		}
+		adds[i] = mutate.Addendum{Layer: dockerLayer{l, dmt}, MediaType: dmt}
+	}
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.DockerManifestSchema2), types.DockerConfigJSON)
+	out, err := mutate.Append(base, adds...)
+	if err != nil {
+		return nil, fmt.Errorf("converting to the docker format: %w", err)
+	}
+	// The original config, not the one Append derived: it has the real
+	// history and the same diff_ids.
+	if out, err = mutate.ConfigFile(out, cfg); err != nil {
+		return nil, fmt.Errorf("converting to the docker format: %w", err)
+	}
+	return out, nil
+}
+
+// dockerLayerTypes maps layer media types to their docker spelling.
+var dockerLayerTypes = map[types.MediaType]types.MediaType{
+	types.OCILayer:                       types.DockerLayer,
+	types.DockerLayer:                    types.DockerLayer,
+	types.OCIUncompressedLayer:           types.DockerUncompressedLayer,
+	types.DockerUncompressedLayer:        types.DockerUncompressedLayer,
+	types.OCIRestrictedLayer:             types.DockerForeignLayer,
+	types.OCIUncompressedRestrictedLayer: types.DockerForeignLayer,
+	types.DockerForeignLayer:             types.DockerForeignLayer,
+}
+
+// dockerLayer is a layer under its docker media type (same bytes).
+type dockerLayer struct {
+	v1.Layer
+	mt types.MediaType
+}
+
+func (l dockerLayer) MediaType() (types.MediaType, error) { return l.mt, nil }

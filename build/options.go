@@ -46,6 +46,13 @@ type Options struct {
 	Push bool
 	// Registry says how base images are pulled and results pushed.
 	Registry RegistryOptions
+	// Format is the image format: FormatOCI (default) or FormatDocker
+	// (docker schema 2 media types, for registries and tools that need it).
+	Format string
+	// Compression of the layers the build writes: CompressionGzip
+	// (default), CompressionZstd or CompressionUncompressed. Base image
+	// layers keep theirs.
+	Compression string
 	// IIDFile receives the image ID (the manifest digest).
 	IIDFile string
 	// MetadataFile receives the result as JSON, in the shape of buildx's
@@ -65,6 +72,9 @@ type Options struct {
 	SourceDateEpoch *time.Time
 	// Progress receives build events; nil discards them.
 	Progress progress.Sink
+	// Backend is "native", "buildah" or "auto"; "" reads ZBUILD_BACKEND,
+	// then means auto (see SelectBackend).
+	Backend string
 }
 
 // PullPolicy says when base images are fetched from their registry.

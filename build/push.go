@@ -139,16 +139,12 @@ func Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
 	}
 	dest := opts.Dest
 	if dest == "" {
-		// An ID is not a destination: only a name pushes to itself.
-		if _, err := v1.NewHash(opts.Image); err == nil {
-			return nil, &UsageError{"push", opts.Image, "an image ID needs a destination: zbuild push ID REGISTRY/REPO[:TAG]"}
+		// Only a name pushes to itself, as the user wrote it, so that
+		// --default-registry applies to short names.
+		if _, err := v1.NewHash(opts.Image); err == nil || !foundByName(opts.Image, desc) {
+			return nil, &UsageError{"push", opts.Image, "an image ID or digest needs a destination: zbuild push IMAGE REGISTRY/REPO[:TAG]"}
 		}
-		if dest, err = store.NormalizeTag(opts.Image); err != nil {
-			return nil, &UsageError{"push", opts.Image, "give a destination REGISTRY/REPO[:TAG] (" + err.Error() + ")"}
-		}
-		if isShortIDOnly(opts.Image, desc) {
-			return nil, &UsageError{"push", opts.Image, "an image ID needs a destination: zbuild push ID REGISTRY/REPO[:TAG]"}
-		}
+		dest = opts.Image
 	}
 	ropts := opts.Registry.internal()
 	popts := registry.PushOptions{MountFrom: opts.MountFrom}
@@ -174,24 +170,12 @@ func Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
 	return &PushResult{Dest: dest, Digest: d.String()}, nil
 }
 
-// isShortIDOnly reports whether image was found as a short image ID rather
-// than by name, so that "zbuild push 3f2a" does not push to
-// docker.io/library/3f2a.
-func isShortIDOnly(image string, desc v1.Descriptor) bool {
+// foundByName reports whether image names desc by a tag (rather than
+// being a short image ID or a digest), so that "zbuild push 3f2a" does not
+// push to docker.io/library/3f2a.
+func foundByName(image string, desc v1.Descriptor) bool {
 	n, err := store.NormalizeTag(image)
-	if err != nil {
-		return true
-	}
-	return desc.Annotations[store.AnnotationRefName] != n && len(image) <= 64 && isHex(image)
-}
-
-func isHex(s string) bool {
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return s != ""
+	return err == nil && desc.Annotations[store.AnnotationRefName] == n
 }
 
 // Login checks user and password against registry and stores them as

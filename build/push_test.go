@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/zbuild/zbuild/build"
@@ -18,6 +19,14 @@ import (
 // the image there.
 func remoteDigest(t *testing.T, ref string) string {
 	t.Helper()
+	return remoteDigestValidated(t, ref, true)
+}
+
+// remoteDigestValidated is remoteDigest with validation optional:
+// go-containerregistry's validator reads every layer as gzip, so it
+// cannot check zstd or uncompressed layers.
+func remoteDigestValidated(t *testing.T, ref string, check bool) string {
+	t.Helper()
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +35,7 @@ func remoteDigest(t *testing.T, ref string) string {
 	if err != nil {
 		t.Fatalf("reading %s back: %v", ref, err)
 	}
-	if err := validate.Image(img); err != nil {
+	if err := validate.Image(img); check && err != nil {
 		t.Fatalf("pushed image %s is invalid: %v", ref, err)
 	}
 	d, err := img.Digest()
@@ -123,5 +132,85 @@ func TestBuildPushToDeadRegistry(t *testing.T) {
 	}
 	if err := validate.Image(img); err != nil {
 		t.Fatalf("stored image is invalid after a failed push: %v", err)
+	}
+}
+
+// TestBuildFormatAndCompression checks the media types each --format and
+// --compression give, and that a docker-format image pushes and reads
+// back valid.
+func TestBuildFormatAndCompression(t *testing.T) {
+	requireBuild(t)
+	reg := testenv.StartRegistry(t)
+	root := newRoot(t)
+	ctxDir := writeContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN echo fmt > /fmt\n"})
+	tests := []struct {
+		format, compression string
+		manifest, lastLayer types.MediaType
+		wantErr             string
+	}{
+		{format: "", compression: "", manifest: types.OCIManifestSchema1, lastLayer: types.OCILayer},
+		{format: build.FormatOCI, compression: build.CompressionZstd, manifest: types.OCIManifestSchema1, lastLayer: types.OCILayerZStd},
+		{format: build.FormatOCI, compression: build.CompressionUncompressed, manifest: types.OCIManifestSchema1, lastLayer: types.OCIUncompressedLayer},
+		{format: build.FormatDocker, compression: build.CompressionGzip, manifest: types.DockerManifestSchema2, lastLayer: types.DockerLayer},
+		{format: build.FormatDocker, compression: build.CompressionZstd, wantErr: "no zstd"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.format+"/"+tc.compression, func(t *testing.T) {
+			tag := reg.Ref("fmt:x" + tc.format + "-" + tc.compression)
+			gzipped := tc.compression == "" || tc.compression == build.CompressionGzip
+			// NoCache: the step cache does not key on the compression.
+			opts := build.Options{ContextDir: ctxDir, Root: root, Tags: []string{tag}, Push: true, NoCache: true, Format: tc.format, Compression: tc.compression}
+			res, err := build.Run(context.Background(), opts)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := validate.Image(res.Image); gzipped && err != nil {
+				t.Fatalf("built image is invalid: %v", err)
+			}
+			if mt, _ := res.Image.MediaType(); mt != tc.manifest {
+				t.Fatalf("manifest media type %s, want %s", mt, tc.manifest)
+			}
+			m, err := res.Image.Manifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Layers[len(m.Layers)-1].MediaType; got != tc.lastLayer {
+				t.Fatalf("new layer media type %s, want %s", got, tc.lastLayer)
+			}
+			if d := remoteDigestValidated(t, tag, gzipped); d != res.ImageID {
+				t.Fatalf("registry has %s, built %s", d, res.ImageID)
+			}
+			if got := files(t, res.Image)["/fmt"].data; got != "fmt\n" {
+				t.Fatalf("/fmt = %q", got)
+			}
+		})
+	}
+}
+
+// TestPushShortNameToDefaultRegistry pushes a stored image named without a
+// registry: --default-registry decides where it goes.
+func TestPushShortNameToDefaultRegistry(t *testing.T) {
+	reg := testenv.StartRegistry(t)
+	root := t.TempDir()
+	st, err := store.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := st.PutImage(context.Background(), testenv.BusyboxImage(t), "team/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := build.Push(context.Background(), build.PushOptions{Root: root, Image: "team/app:1", Registry: build.RegistryOptions{DefaultRegistry: reg.Host}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Digest != d.String() || remoteDigest(t, reg.Ref("team/app:1")) != d.String() {
+		t.Fatalf("pushed %+v, want %s at %s", res, d, reg.Ref("team/app:1"))
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/zbuild/zbuild/internal/engine"
 	"github.com/zbuild/zbuild/internal/output"
 	"github.com/zbuild/zbuild/internal/store"
-	"github.com/zbuild/zbuild/internal/worker/linux"
 	"github.com/zbuild/zbuild/progress"
 )
 
@@ -40,6 +39,12 @@ type Result struct {
 // Run builds the image opts describe and writes it to its outputs (by
 // default, the local store under opts.Tags).
 func Run(ctx context.Context, opts Options) (*Result, error) {
+	if res, ok, err := runBackend(ctx, opts); ok {
+		return res, err
+	}
+	if len(opts.Platforms) > 1 {
+		return runPlatforms(ctx, opts)
+	}
 	start := time.Now()
 	events := opts.Progress
 	if events == nil {
@@ -72,7 +77,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer lock.Unlock()
-	w, err := linux.New(filepath.Join(st.Root(), "worker"), linux.WithCacheRoot(filepath.Join(st.Root(), "cache")))
+	w, err := newWorker(st)
 	if err != nil {
 		return nil, err
 	}

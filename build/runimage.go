@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"strconv"
 
 	"github.com/zbuild/zbuild/internal/engine"
@@ -51,7 +50,7 @@ func RunImage(ctx context.Context, opts RunOptions) error {
 	if err != nil {
 		return err
 	}
-	w, err := linux.New(filepath.Join(st.Root(), "worker"), linux.WithCacheRoot(filepath.Join(st.Root(), "cache")))
+	w, err := newWorker(st)
 	if err != nil {
 		return err
 	}

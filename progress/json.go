@@ -31,10 +31,14 @@ func NewJSON(w io.Writer) *JSON {
 	return &JSON{enc: enc, now: time.Now}
 }
 
-// Emit writes e as one line of JSON.
+// Emit writes e as one line of JSON. An event without a time is stamped
+// now, so every object has one.
 func (j *JSON) Emit(e Event) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if e.Time.IsZero() {
+		e.Time = j.now()
+	}
 	e.Line = strings.TrimRight(e.Line, "\n")
 	_ = j.enc.Encode(e)
 }

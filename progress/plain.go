@@ -37,6 +37,10 @@ func (p *Plain) Emit(e Event) {
 	case StepStarted:
 		p.started[e.ID] = e
 		fmt.Fprintf(p.w, "#%d %s %s\n", e.ID, e.Label(), e.Title())
+		if e.Reason != "" {
+			// Why the step runs instead of coming from the cache.
+			fmt.Fprintf(p.w, "#%d not cached: %s\n", e.ID, e.Reason)
+		}
 	case StepOutput:
 		if s, ok := p.started[e.ID]; ok && p.Timestamps {
 			fmt.Fprintf(p.w, "#%d %.3f %s\n", e.ID, e.Time.Sub(s.Time).Seconds(), e.Line)

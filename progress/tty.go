@@ -9,7 +9,8 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // TTY is the interactive terminal view: a live area with the running steps
@@ -23,9 +24,13 @@ import (
 type TTY struct {
 	w    io.Writer
 	look look
-	prog *tea.Program
-	feed *Buffered
-	ran  chan error
+	// profile is what the terminal shows of colours (none for NO_COLOR).
+	// bubbletea downsamples the live area to it; lines printed above the
+	// area and the summary are downsampled by paint.
+	profile colorprofile.Profile
+	prog    *tea.Program
+	feed    *Buffered
+	ran     chan error
 
 	once sync.Once
 	err  error
@@ -35,7 +40,7 @@ type TTY struct {
 // The view starts with the first events, so a build that fails before it
 // starts draws nothing.
 func NewTTY(w io.Writer) *TTY {
-	t := &TTY{w: w, look: newLook(nil), ran: make(chan error, 1)}
+	t := &TTY{w: w, look: newLook(nil), profile: colorprofile.Detect(w, os.Environ()), ran: make(chan error, 1)}
 	t.feed = newBatched(t.deliver)
 	return t
 }
@@ -59,7 +64,7 @@ func (t *TTY) deliver(batch []Event) {
 	if len(lines) > 0 {
 		// tea.Println's message goes through Send, which, unlike
 		// Program.Println, gives up once the program has exited.
-		t.prog.Send(tea.Println(strings.Join(lines, "\n"))())
+		t.prog.Send(tea.Println(t.paint(strings.Join(lines, "\n")))())
 	}
 }
 
@@ -69,7 +74,7 @@ func (t *TTY) deliver(batch []Event) {
 // terminals (tmux) copy every frame into the scrollback.
 func (t *TTY) start(batch []Event, lines []string) {
 	if len(lines) > 0 {
-		lipgloss.Fprint(t.w, strings.Join(lines, "\n")+"\n")
+		io.WriteString(t.w, t.paint(strings.Join(lines, "\n")+"\n"))
 	}
 	m := newModel(t.look, time.Now())
 	for _, e := range batch {
@@ -81,6 +86,7 @@ func (t *TTY) start(batch []Event, lines []string) {
 		tea.WithoutSignalHandler(),
 		tea.WithoutCatchPanics(),
 		tea.WithEnvironment(os.Environ()),
+		tea.WithColorProfile(t.profile),
 	)
 	go func() {
 		_, err := t.prog.Run()
@@ -100,6 +106,16 @@ func (t *TTY) start(batch []Event, lines []string) {
 
 // firstFrameWait is two frames of bubbletea's default 60 fps renderer.
 const firstFrameWait = 2 * time.Second / 60
+
+// paint downsamples the colours of s to the terminal's profile.
+func (t *TTY) paint(s string) string {
+	var b strings.Builder
+	cw := colorprofile.Writer{Forward: &b, Profile: t.profile}
+	if _, err := cw.WriteString(s); err != nil {
+		return ansi.Strip(s) // writing to a Builder fails only on bad escapes
+	}
+	return b.String()
+}
 
 // Emit queues e for the view.
 func (t *TTY) Emit(e Event) { t.feed.Emit(e) }
@@ -129,7 +145,7 @@ func (t *TTY) close(sum *Summary) error {
 	for _, line := range sum.Lines()[1:] {
 		fmt.Fprintf(&b, "  %s\n", line)
 	}
-	if _, err := lipgloss.Fprint(t.w, b.String()); err != nil {
+	if _, err := io.WriteString(t.w, t.paint(b.String())); err != nil {
 		return fmt.Errorf("writing the build summary: %w", err)
 	}
 	return nil

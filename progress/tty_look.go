@@ -15,9 +15,9 @@ import (
 // Colours are always written; the renderer (bubbletea, lipgloss.Fprint)
 // downsamples them to what the terminal supports and drops them for NO_COLOR.
 type look struct {
-	spinner                      []string
-	ok, failed, warn, pull, more string
-	bar                          [2]string // full, empty
+	spinner                            []string
+	ok, failed, warn, pull, more, rule string
+	bar                                [2]string // full, empty
 
 	faint, bold, green, red, yellow, blue lipgloss.Style
 	stages                                []lipgloss.Style
@@ -44,11 +44,11 @@ func newLook(getenv func(string) string) look {
 	}
 	if utf8Locale(getenv) {
 		l.spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
-		l.ok, l.failed, l.warn, l.pull, l.more = "✔", "✘", "!", "↓", "…"
+		l.ok, l.failed, l.warn, l.pull, l.more, l.rule = "✔", "✘", "!", "↓", "…", "│"
 		l.bar = [2]string{"█", "░"}
 	} else {
 		l.spinner = []string{"|", "/", "-", "\\"}
-		l.ok, l.failed, l.warn, l.pull, l.more = "+", "x", "!", "v", "..."
+		l.ok, l.failed, l.warn, l.pull, l.more, l.rule = "+", "x", "!", "v", "...", "|"
 		l.bar = [2]string{"#", "-"}
 	}
 	return l

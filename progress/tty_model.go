@@ -101,7 +101,12 @@ func (m *model) apply(e Event) {
 			m.start = e.Time
 		}
 	case StepStarted:
-		m.steps = append(m.steps, &running{ev: e, start: e.Time})
+		r := &running{ev: e, start: e.Time}
+		if e.Reason != "" {
+			// Shown until the step's own output pushes it out.
+			r.tail = []string{"not cached: " + clean(e.Reason)}
+		}
+		m.steps = append(m.steps, r)
 	case StepOutput:
 		if r := m.step(e.ID); r != nil {
 			r.tail = append(r.tail, clean(e.Line))
@@ -208,7 +213,7 @@ func (m *model) lines() []string {
 		out = append(out, left+strings.Repeat(" ", pad)+l.faint.Render(timer))
 		from := max(len(r.tail)-tail, 0)
 		for _, line := range r.tail[from:] {
-			out = append(out, fit(l.faint.Render("   │ "+line)))
+			out = append(out, fit(l.faint.Render("   "+l.rule+" "+line)))
 		}
 	}
 	if n := len(m.steps) - shown; n > 0 {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,13 +35,22 @@ func TestTTYHelperProcess(t *testing.T) {
 		e.Time = time.Now()
 		v.Emit(e)
 	}
+	result := "ok"
 	if err := v.Close(sum); err != nil {
-		t.Fatal(err)
+		result = err.Error()
 	}
 	if mode == "fail" {
 		os.Stdout.WriteString("view closed\n")
 	}
+	// tmux on this host does not always reap its pane's process, so the
+	// outcome goes to a file instead of the exit status.
+	if err := os.WriteFile(os.Getenv(doneEnv), []byte(result), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
+
+// doneEnv names the file the helper writes its outcome to.
+const doneEnv = "ZBUILD_TTY_DONE"
 
 // TestTTYInTmux runs the view on a real terminal (tmux) and checks what the
 // screen and its scrollback show once it exits.
@@ -60,10 +70,12 @@ func TestTTYInTmux(t *testing.T) {
 		env    []string
 		want   []string
 		absent []string
+		colour bool
 	}{
 		{
 			name: "wide utf8", mode: "ok", width: 100, env: []string{"LANG=C.UTF-8"},
 			want: []string{
+				"[+] building 3 stages",
 				"✔ [deps 1/2] COPY go.mod /src/ CACHED",
 				"✔ [deps 2/2] RUN make deps 2.2s 3.0 MiB",
 				"✔ [stage-1 1/1] RUN <<EOF … 1.1s",
@@ -75,6 +87,7 @@ func TestTTYInTmux(t *testing.T) {
 				"steps   3 run, 1 cached",
 			},
 			absent: []string{"[+] Building"},
+			colour: true,
 		},
 		{
 			name: "narrow ascii no colour", mode: "ok", width: 30, env: []string{"LANG=C", "NO_COLOR=1"},
@@ -85,11 +98,13 @@ func TestTTYInTmux(t *testing.T) {
 			name: "failure", mode: "fail", width: 80, env: []string{"LANG=C.UTF-8"},
 			want:   []string{"✘ [stage-0 1/1] RUN false ERROR: process exited with status 1", "view closed"},
 			absent: []string{"Built", "[+] Building"},
+			colour: true,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sock := filepath.Join(t.TempDir(), "tmux.sock")
+			tmp := t.TempDir()
+			sock, done := filepath.Join(tmp, "tmux.sock"), filepath.Join(tmp, "done")
 			run := func(args ...string) string {
 				t.Helper()
 				out, err := exec.Command(tmux, append([]string{"-S", sock}, args...)...).CombinedOutput()
@@ -98,24 +113,40 @@ func TestTTYInTmux(t *testing.T) {
 				}
 				return string(out)
 			}
-			cmd := append([]string{"env", helperEnv + "=" + tt.mode, "TERM=xterm-256color"}, tt.env...)
+			cmd := append([]string{"env", helperEnv + "=" + tt.mode, doneEnv + "=" + done, "TERM=xterm-256color"}, tt.env...)
 			cmd = append(cmd, exe, "-test.run=^TestTTYHelperProcess$")
-			run(append([]string{"-f", "/dev/null", "new-session", "-d", "-x", strconv.Itoa(tt.width), "-y", "12", "-s", "t"}, cmd...)...)
+			// remain-on-exit is set before the session starts, so the
+			// screen outlives the program however fast it ends.
+			run(append([]string{"-f", "/dev/null", "start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";",
+				"new-session", "-d", "-x", strconv.Itoa(tt.width), "-y", "12", "-s", "t"}, cmd...)...)
 			t.Cleanup(func() { exec.Command(tmux, "-S", sock, "kill-server").Run() })
-			run("set-option", "-t", "t", "remain-on-exit", "on")
-			// Wait for the program to exit; the test's own deadline bounds this.
-			for strings.TrimSpace(run("display-message", "-p", "-t", "t", "#{pane_dead}")) != "1" {
+			// Wait for the helper's outcome and for tmux to see the pane's
+			// terminal close (all output drawn); the test's own deadline
+			// bounds this.
+			var result []byte
+			for {
+				var err error
+				result, err = os.ReadFile(done)
+				if err == nil && strings.TrimSpace(run("display-message", "-p", "-t", "t", "#{pane_dead}")) == "1" {
+					break
+				}
 				time.Sleep(50 * time.Millisecond)
 			}
 			screen := run("capture-pane", "-p", "-J", "-t", "t", "-S", "-200")
-			if status := strings.TrimSpace(run("display-message", "-p", "-t", "t", "#{pane_dead_status}")); status != "0" {
-				t.Fatalf("view exited with status %s; screen:\n%s", status, screen)
+			if string(result) != "ok" {
+				t.Fatalf("view failed: %s; screen:\n%s", result, screen)
 			}
 			flat := squeeze(screen)
 			for _, w := range tt.want {
 				if !strings.Contains(flat, squeeze(w)) {
 					t.Errorf("screen lacks %q; screen:\n%s", w, screen)
 				}
+			}
+			// Foreground colours are SGR 30–37, 90–97 or 38;…; NO_COLOR
+			// keeps bold and faint only.
+			coloured := sgrColour.MatchString(run("capture-pane", "-p", "-e", "-t", "t", "-S", "-200"))
+			if coloured != tt.colour {
+				t.Errorf("screen has colours: %v, want %v", coloured, tt.colour)
 			}
 			for _, a := range tt.absent {
 				if strings.Contains(flat, a) {
@@ -125,6 +156,8 @@ func TestTTYInTmux(t *testing.T) {
 		})
 	}
 }
+
+var sgrColour = regexp.MustCompile(`\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7])[;m]`)
 
 // squeeze collapses runs of spaces, so checks do not depend on padding.
 func squeeze(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -50,6 +50,7 @@ and stores the image in the local store under the -t names.`,
 		},
 	}
 	f.addFlags(cmd.Flags())
+	f.addImageFormatFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the resolved plan (like zbuild plan) and build nothing")
 	return cmd
 }

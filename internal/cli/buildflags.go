@@ -5,13 +5,13 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/docker/go-units"
 	"github.com/spf13/pflag"
 
 	"github.com/zbuild/zbuild/build"
-	"github.com/zbuild/zbuild/plan"
 )
 
 // buildFlags are the flags of `zbuild build` and `zbuild plan`, named as in
@@ -45,6 +45,10 @@ type buildFlags struct {
 	metadataFile string
 	// push is --push: send the image to the registry of every -t name.
 	push bool
+	// format is --format oci|docker (image media types).
+	format string
+	// compression is --compression gzip|zstd|uncompressed.
+	compression string
 	// progress is --progress auto|plain|json|quiet.
 	progress string
 	// quiet is -q: print only the image ID.
@@ -61,6 +65,8 @@ type buildFlags struct {
 	jobs int
 	// sourceDateEpoch is --source-date-epoch SECONDS (default $SOURCE_DATE_EPOCH).
 	sourceDateEpoch string
+	// backend is --backend native|buildah|auto (default $ZBUILD_BACKEND, then auto).
+	backend string
 }
 
 func (f *buildFlags) addFlags(fs *pflag.FlagSet) {
@@ -68,7 +74,7 @@ func (f *buildFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&f.tags, "tag", "t", nil, "name the image NAME[:TAG] (repeatable)")
 	fs.StringArrayVar(&f.buildArgs, "build-arg", nil, "set a build-time variable KEY=VALUE (KEY alone takes it from the environment)")
 	fs.StringVar(&f.target, "target", "", "build this stage (default: the last one)")
-	fs.StringVar(&f.platform, "platform", "", "target platform os/arch[/variant] (default: the host's)")
+	fs.StringVar(&f.platform, "platform", "", "target platform os/arch[/variant]; several, comma-separated, build an image index (default: the host's)")
 	fs.BoolVar(&f.noCache, "no-cache", false, "run every step instead of reusing cached results")
 	fs.StringArrayVar(&f.noCacheFilter, "no-cache-filter", nil, "run every step of this stage (name or index) without the cache (repeatable)")
 	fs.StringArrayVar(&f.cacheFrom, "cache-from", nil, "import build cache: type=registry,ref=REPO[:TAG] or type=local,src=DIR")
@@ -88,11 +94,15 @@ func (f *buildFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.labels, "label", nil, "add a label KEY=VALUE to the image")
 	fs.IntVar(&f.jobs, "jobs", 0, "stages to run at once (default: the number of CPUs)")
 	fs.StringVar(&f.sourceDateEpoch, "source-date-epoch", os.Getenv("SOURCE_DATE_EPOCH"), "clamp timestamps to this Unix time for reproducible images (default $SOURCE_DATE_EPOCH)")
+	fs.StringVar(&f.backend, "backend", os.Getenv(build.BackendEnv), "build with: native (zbuild's engine), buildah (the buildah CLI) or auto (native when usable, else buildah) (default $ZBUILD_BACKEND, then auto)")
 }
 
 // options validates the flags and turns them into library options.
 func (f *buildFlags) options(contextDir string, stdin io.Reader) (build.Options, error) {
-	opts := build.Options{ContextDir: contextDir, Dockerfile: f.file, Target: f.target, Tags: f.tags, NoCache: f.noCache, NoCacheFilter: f.noCacheFilter, IIDFile: f.iidfile, MetadataFile: f.metadataFile, Push: f.push, Jobs: f.jobs}
+	opts := build.Options{ContextDir: contextDir, Dockerfile: f.file, Target: f.target, Tags: f.tags, NoCache: f.noCache, NoCacheFilter: f.noCacheFilter, IIDFile: f.iidfile, MetadataFile: f.metadataFile, Push: f.push, Format: f.format, Compression: f.compression, Jobs: f.jobs}
+	if err := build.CheckImageFormat(f.format, f.compression); err != nil {
+		return opts, err
+	}
 	if f.push && len(f.tags) == 0 {
 		return opts, &build.UsageError{Flag: "--push", Value: "true", Msg: "needs at least one -t REGISTRY/REPO[:TAG] to push to"}
 	}
@@ -104,11 +114,13 @@ func (f *buildFlags) options(contextDir string, stdin io.Reader) (build.Options,
 		return opts, err
 	}
 	if f.platform != "" {
-		p, err := build.ParsePlatform(f.platform)
-		if err != nil {
-			return opts, err
+		for _, s := range strings.Split(f.platform, ",") {
+			p, err := build.ParsePlatform(s)
+			if err != nil {
+				return opts, err
+			}
+			opts.Platforms = append(opts.Platforms, p)
 		}
-		opts.Platforms = []plan.Platform{p}
 	}
 	switch build.PullPolicy(f.pull) {
 	case build.PullMissing, build.PullAlways, build.PullNever:
@@ -172,6 +184,12 @@ func (f *buildFlags) options(contextDir string, stdin io.Reader) (build.Options,
 			return opts, &build.UsageError{Flag: "--max-storage", Value: f.maxStorage, Msg: "want a size such as 20GB"}
 		}
 		opts.MaxStorage = n
+	}
+	switch f.backend {
+	case "", build.BackendAuto, build.BackendNative, build.BackendBuildah:
+		opts.Backend = f.backend
+	default:
+		return opts, &build.UsageError{Flag: "--backend", Value: f.backend, Msg: "want native, buildah or auto"}
 	}
 	if f.jobs < 0 {
 		return opts, &build.UsageError{Flag: "--jobs", Value: strconv.Itoa(f.jobs), Msg: "must be 0 (all CPUs) or more"}

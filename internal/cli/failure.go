@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/zbuild/zbuild/build"
 	"github.com/zbuild/zbuild/frontend/dockerfile"
-	"github.com/zbuild/zbuild/internal/engine"
 	"github.com/zbuild/zbuild/plan"
 	"github.com/zbuild/zbuild/progress"
 )
@@ -24,17 +24,16 @@ const excerptContext = 3
 // does: the step's full output (the live view showed only its last lines)
 // and the Dockerfile lines around it, the failing ones marked. Errors that
 // are not a step's (bad flags, a Dockerfile that does not parse) have their
-// own message and get no report. The error itself is printed by Execute.
+// own message and get no report, as does a cancelled build (Ctrl+C), whose
+// step did not fail by itself. The error itself is printed by Execute.
 func writeFailure(w io.Writer, opts build.Options, rec *progress.Recorder, err error) {
-	var se *engine.StepError
-	if !errors.As(err, &se) {
+	var se *build.StepError
+	if !errors.As(err, &se) || errors.Is(err, context.Canceled) {
 		return
 	}
 	var b strings.Builder
-	header := "> " + firstLine(se.Step.Text)
 	if log, ok := failedLog(rec, se); ok {
-		header = fmt.Sprintf("> %s %s", log.Event.Label(), log.Event.Title())
-		b.WriteString("------\n " + header + ":\n")
+		fmt.Fprintf(&b, "------\n > %s %s:\n", log.Event.Label(), log.Event.Title())
 		if log.Dropped > 0 {
 			fmt.Fprintf(&b, "[%d earlier lines of output not kept]\n", log.Dropped)
 		}
@@ -54,7 +53,7 @@ func writeFailure(w io.Writer, opts build.Options, rec *progress.Recorder, err e
 }
 
 // failedLog finds the recorded output of the step se names.
-func failedLog(rec *progress.Recorder, se *engine.StepError) (progress.StepLog, bool) {
+func failedLog(rec *progress.Recorder, se *build.StepError) (progress.StepLog, bool) {
 	for _, l := range rec.Failed() {
 		if l.Event.Stage == se.Stage && l.Event.Pos.Line == se.Step.Pos.Line && l.Event.Text == se.Step.Text {
 			return l, true

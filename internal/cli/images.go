@@ -9,11 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/zbuild/zbuild/internal/store"
+	"github.com/zbuild/zbuild/build"
 )
 
-func (g *globals) openStore() (*store.Store, error) {
-	return store.Open(g.rootDir())
+func (g *globals) openStore() (*build.Images, error) {
+	return build.OpenImages(g.rootDir())
 }
 
 func newImagesCmd(g *globals) *cobra.Command {

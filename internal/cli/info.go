@@ -2,15 +2,13 @@ package cli
 
 import (
 	"fmt"
-	"os/exec"
-	"path/filepath"
+	"os"
 	"runtime"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"github.com/zbuild/zbuild/internal/worker/linux"
+	"github.com/zbuild/zbuild/build"
 )
 
 func newInfoCmd(g *globals) *cobra.Command {
@@ -29,21 +27,25 @@ func newInfoCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(g.stdout, "kernel:   %s\n", kernel)
 			root := g.rootDir()
 			fmt.Fprintf(g.stdout, "store:    %s\n", root)
-			st, err := g.openStore()
-			if err != nil {
-				fmt.Fprintf(g.stdout, "native:   unavailable: %v\n", err)
+			d := build.DetectBackends(cmd.Context(), root)
+			if d.Native != nil {
+				fmt.Fprintf(g.stdout, "native:   unavailable: %v\n", d.Native)
 			} else {
-				w, err := linux.New(filepath.Join(st.Root(), "worker"), linux.WithCacheRoot(filepath.Join(st.Root(), "cache")))
-				if err != nil {
-					fmt.Fprintf(g.stdout, "native:   unavailable: %v\n", err)
-				} else {
-					fmt.Fprintf(g.stdout, "native:   available (storage: overlayfs, runtime: %s)\n", w.Runtime())
-				}
+				fmt.Fprintf(g.stdout, "native:   available (storage: overlayfs, runtime: %s)\n", d.Runtime)
 			}
-			if out, err := exec.CommandContext(cmd.Context(), "buildah", "--version").Output(); err == nil {
-				fmt.Fprintf(g.stdout, "buildah:  %s\n", strings.TrimSpace(string(out)))
+			if d.BuildahErr != nil {
+				fmt.Fprintf(g.stdout, "buildah:  unavailable: %v\n", d.BuildahErr)
 			} else {
-				fmt.Fprintf(g.stdout, "buildah:  not installed\n")
+				fmt.Fprintf(g.stdout, "buildah:  %s\n", d.Buildah)
+			}
+			env := os.Getenv(build.BackendEnv)
+			if env == "" {
+				env = "auto"
+			}
+			if name, err := build.SelectBackend(cmd.Context(), "", root); err != nil {
+				fmt.Fprintf(g.stdout, "backend:  none: %v\n", err)
+			} else {
+				fmt.Fprintf(g.stdout, "backend:  %s (--backend, $%s: %s)\n", name, build.BackendEnv, env)
 			}
 			return nil
 		},

@@ -99,9 +99,10 @@ func readPassword(g *globals, flag string, fromStdin, flagSet bool) (string, err
 
 func newLogoutCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "logout [REGISTRY]",
-		Short: "Remove a registry's stored credentials",
-		Long:  `logout removes REGISTRY's (default docker.io) credentials from the Docker config or its credential helper.`,
+		Use:     "logout [REGISTRY]",
+		Short:   "Remove a registry's stored credentials",
+		Long:    `logout removes REGISTRY's (default docker.io) credentials from the Docker config or its credential helper.`,
+		Example: `  zbuild logout registry.example.com`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageErr{fmt.Errorf("expected at most one registry, got %d", len(args))}

@@ -3,8 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zbuild/zbuild/build"
-	"github.com/zbuild/zbuild/internal/store"
 )
 
 func newPruneCmd(g *globals) *cobra.Command {
@@ -37,7 +34,7 @@ and no cache record refers to. Build cache records are kept unless asked:
   zbuild prune --all`,
 		Args: exactArgs(0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts := store.PruneOptions{Untagged: true}
+			opts := build.PruneOptions{Untagged: true}
 			pruneCache := all
 			for _, f := range filters {
 				k, v, ok := strings.Cut(f, "=")
@@ -67,12 +64,9 @@ and no cache record refers to. Build cache records are kept unless asked:
 				opts.Until = 100 * 365 * 24 * time.Hour
 			}
 			if all {
-				if err := removeCacheMounts(cmd, st); err != nil {
-					return err
-				}
 				opts.Until = 0
 			}
-			res, err := st.Prune(cmd.Context(), opts)
+			res, err := st.Prune(cmd.Context(), opts, all)
 			if err != nil {
 				return err
 			}
@@ -91,27 +85,6 @@ and no cache record refers to. Build cache records are kept unless asked:
 	return cmd
 }
 
-// removeCacheMounts empties the cache mount directory under the store's
-// exclusive lock, so no build is using a mount meanwhile.
-func removeCacheMounts(cmd *cobra.Command, st *store.Store) error {
-	lock, err := st.Exclusive(cmd.Context())
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	dir := filepath.Join(st.Root(), "cache")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return fmt.Errorf("removing cache mount %s: %w", e.Name(), err)
-		}
-	}
-	return nil
-}
-
 func newDfCmd(g *globals) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
@@ -124,7 +97,7 @@ func newDfCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			u, err := st.DiskUsage(cmd.Context(), filepath.Join(st.Root(), "cache"))
+			u, err := st.DiskUsage(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -64,3 +64,10 @@ see zbuild login. It prints DESTINATION@DIGEST.`,
 	cmd.Flags().StringVar(&digestFile, "digestfile", "", "write the pushed manifest digest to this file")
 	return cmd
 }
+
+// addImageFormatFlags registers --format and --compression, for build
+// only: plan has a --format of its own (text or json).
+func (f *buildFlags) addImageFormatFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.format, "format", build.FormatOCI, "image format: oci or docker (docker schema 2 media types)")
+	fs.StringVar(&f.compression, "compression", build.CompressionGzip, "compression of new layers: gzip, zstd or uncompressed")
+}

@@ -63,7 +63,7 @@ snapshots, and images land in a local store or a registry.`,
 	addRegistryFlags(root.PersistentFlags(), &g.registry)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr{err} })
 	root.AddCommand(newBuildCmd(g), newPlanCmd(g), newVersionCmd(g), newImagesCmd(g), newInspectCmd(g), newRmiCmd(g), newTagCmd(g), newRunCmd(g), newInfoCmd(g),
-		newPushCmd(g), newLoginCmd(g), newLogoutCmd(g))
+		newPushCmd(g), newLoginCmd(g), newLogoutCmd(g), newSaveCmd(g), newLoadCmd(g), newManifestCmd(g))
 	root.AddCommand(newPruneCmd(g), newDfCmd(g))
 	return root
 }

@@ -1,11 +1,11 @@
 package cli
 
-import "github.com/zbuild/zbuild/internal/store"
+import "github.com/zbuild/zbuild/build"
 
 // rootDir is --root, else the store's default.
 func (g *globals) rootDir() string {
 	if g.root != "" {
 		return g.root
 	}
-	return store.DefaultRoot()
+	return build.DefaultRoot()
 }

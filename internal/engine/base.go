@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -101,7 +102,7 @@ func (r *baseResolver) lookup(ctx context.Context, ref string, p plan.Platform, 
 			return nil, fmt.Errorf("image %s is not in the local store and --pull=never forbids pulling it", ref)
 		}
 	}
-	events.Emit(progress.Event{Kind: progress.Pull, Line: "pulling " + ref})
+	events.Emit(progress.Event{Time: time.Now(), Kind: progress.Pull, Line: "pulling " + ref})
 	remote, _, err := registry.Resolve(ctx, ref, v1.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}, r.reg)
 	if err != nil {
 		return nil, err
@@ -126,7 +127,7 @@ func (r *baseResolver) lookup(ctx context.Context, ref string, p plan.Platform, 
 	if err != nil {
 		return nil, err
 	}
-	events.Emit(progress.Event{Kind: progress.Pull, Line: fmt.Sprintf("pulled %s (%s)", ref, h)})
+	events.Emit(progress.Event{Time: time.Now(), Kind: progress.Pull, Line: fmt.Sprintf("pulled %s (%s)", ref, h)})
 	return &baseImage{img: img, digest: h, cfg: cfg}, nil
 }
 

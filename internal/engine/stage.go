@@ -67,6 +67,9 @@ func (s *stageResult) clone(index int, name string) (*stageResult, error) {
 // reuses the recorded layer, a miss runs and says why it missed.
 func (b *build) runStage(ctx context.Context, i int) (*stageResult, error) {
 	st := &b.req.Graph.Stages[i]
+	stageEv := progress.Event{Stage: i, StageName: st.Name, Steps: len(st.Steps), Text: "FROM " + baseText(b.req.Graph, st.Base), Pos: st.Pos}
+	b.emit(stageEv, progress.StageStarted)
+	stageStart := time.Now()
 	sr, err := b.initStage(ctx, st)
 	if err != nil {
 		return nil, &StepError{Stage: i, Step: plan.Step{Text: "FROM " + baseText(b.req.Graph, st.Base), Pos: st.Pos}, Err: err}
@@ -98,6 +101,8 @@ func (b *build) runStage(ctx context.Context, i int) (*stageResult, error) {
 			b.emit(ev, progress.StepDone)
 		}
 	}
+	stageEv.Duration = time.Since(stageStart)
+	b.emit(stageEv, progress.StageDone)
 	return sr, nil
 }
 

@@ -1,4 +1,5 @@
-// Package registry pulls images from OCI registries through
-// go-containerregistry, adding platform selection, plain-HTTP hosts,
-// credentials and retries; storing what it pulls is left to the store.
+// Package registry pulls images from and pushes them to OCI registries
+// through go-containerregistry, adding platform selection, plain-HTTP and
+// custom-CA hosts, mirrors, docker/podman credentials and login, and
+// retries; storing what it pulls is left to the store.
 package registry

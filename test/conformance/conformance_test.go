@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zbuild/zbuild/build"
 	"github.com/zbuild/zbuild/internal/store"
 	"github.com/zbuild/zbuild/internal/testenv"
 	"github.com/zbuild/zbuild/test/conformance"
@@ -65,7 +66,7 @@ func TestConformance(t *testing.T) {
 	}
 	builders := []conformance.Builder{nativeBuilder(t)}
 	if b := buildahBuilder(t); b != nil {
-		builders = append(builders, b)
+		builders = append(builders, b, backendBuilder(t, b))
 	}
 	tally := &conformance.Tally{}
 	t.Run("cases", func(t *testing.T) {
@@ -117,12 +118,35 @@ func nativeBuilder(t *testing.T) conformance.Builder {
 	if _, err := st.PutImage(context.Background(), testenv.BusyboxImage(t), nativeBase); err != nil {
 		t.Fatal(err)
 	}
-	return &conformance.Native{Root: root, Base: nativeBase}
+	return &conformance.Zbuild{Root: root, Base: nativeBase, Backend: build.BackendNative}
+}
+
+// backendBuilder is zbuild's buildah backend over the same buildah storage
+// as b, configured through the files buildah reads from the environment.
+func backendBuilder(t *testing.T, b *conformance.Buildah) conformance.Builder {
+	dir := t.TempDir()
+	storage := filepath.Join(dir, "storage.conf")
+	writeFile(t, storage, fmt.Sprintf("[storage]\ndriver = \"overlay\"\ngraphroot = %q\nrunroot = %q\n", b.Root, b.RunRoot))
+	// runc, and a file limit under this host's hard limit (crun 1.8 and
+	// buildah's default 1048576 both fail here).
+	conf := filepath.Join(dir, "containers.conf")
+	writeFile(t, conf, "[containers]\ndefault_ulimits = [\"nofile=1024:1024\"]\n[engine]\nruntime = \"runc\"\n")
+	t.Setenv("CONTAINERS_STORAGE_CONF", storage)
+	t.Setenv("CONTAINERS_CONF", conf)
+	t.Setenv("BUILDAH_ISOLATION", "oci")
+	return &conformance.Zbuild{Root: t.TempDir(), Base: b.Base, Backend: build.BackendBuildah}
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // buildahBuilder returns buildah's own Dockerfile builder over a registry
 // serving busybox, or nil (logged) when buildah is not installed.
-func buildahBuilder(t *testing.T) conformance.Builder {
+func buildahBuilder(t *testing.T) *conformance.Buildah {
 	if _, err := os.Stat("/usr/bin/buildah"); err != nil {
 		t.Log("buildah is not installed (apt-get install buildah): comparing the native engine with the pinned results only")
 		return nil

@@ -74,7 +74,7 @@ func TakeSnapshot(img v1.Image) (*Snapshot, error) {
 		}
 		e := Entry{Mode: fmt.Sprintf("%04o", h.Mode&0o7777), UID: h.Uid, GID: h.Gid}
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 			e.Type = "file"
 			hash := sha256.New()
 			var keep strings.Builder

@@ -12,19 +12,27 @@ import (
 	"github.com/zbuild/zbuild/progress"
 )
 
-// Native builds cases with zbuild's native engine (build.Run).
-type Native struct {
-	// Root is the zbuild store; it must hold Base.
+// Zbuild builds cases with build.Run, on the native engine or on zbuild's
+// buildah backend.
+type Zbuild struct {
+	// Root is the zbuild store; for the native engine it must hold Base.
 	Root string
 	// Base is the reference every case gets as build-arg BASE.
 	Base string
+	// Backend is build.BackendNative or build.BackendBuildah.
+	Backend string
 }
 
-// Name implements Builder.
-func (n *Native) Name() string { return "native" }
+// Name implements Builder: "native" or "buildah-backend".
+func (n *Zbuild) Name() string {
+	if n.Backend == build.BackendBuildah {
+		return "buildah-backend"
+	}
+	return "native"
+}
 
 // Build implements Builder.
-func (n *Native) Build(ctx context.Context, c Case) (v1.Image, error) {
+func (n *Zbuild) Build(ctx context.Context, c Case) (v1.Image, error) {
 	args := map[string]string{"BASE": n.Base}
 	for k, v := range c.BuildArgs {
 		args[k] = v
@@ -39,8 +47,9 @@ func (n *Native) Build(ctx context.Context, c Case) (v1.Image, error) {
 		BuildArgs:  args,
 		Target:     c.Target,
 		Root:       n.Root,
+		Backend:    n.Backend,
 		Secrets:    secrets,
-		Tags:       []string{"conformance/" + c.Name + ":native"},
+		Tags:       []string{"conformance/" + c.Name + ":" + n.Name()},
 		Progress:   out,
 	})
 	if err != nil {

@@ -52,7 +52,9 @@ func (i *Images) Image(ctx context.Context, ref string) (v1.Image, v1.Hash, erro
 
 // Remove removes a tag (and the image once it has none), or an image with
 // all its tags when given by ID.
-func (i *Images) Remove(ctx context.Context, ref string) (Removed, error) { return i.st.Remove(ctx, ref) }
+func (i *Images) Remove(ctx context.Context, ref string) (Removed, error) {
+	return i.st.Remove(ctx, ref)
+}
 
 // Tag gives the image src another name.
 func (i *Images) Tag(ctx context.Context, src, dst string) error { return i.st.Tag(ctx, src, dst) }

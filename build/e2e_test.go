@@ -93,9 +93,19 @@ func TestBuildFromRegistry(t *testing.T) {
 	ref := testenv.PushBusybox(t, reg)
 	root := t.TempDir()
 	ctx := writeContext(t, map[string]string{"Dockerfile": "FROM " + ref + "\nRUN echo pulled > /p\n"})
-	res, _ := buildIn(t, build.Options{ContextDir: ctx, Root: root})
+	res, rec := buildIn(t, build.Options{ContextDir: ctx, Root: root})
 	if got := files(t, res.Image)["/p"].data; got != "pulled\n" {
 		t.Errorf("/p = %q", got)
+	}
+	// The pull reported its bytes, ending at the total.
+	var last progress.Event
+	for _, e := range rec.kinds(progress.Pull) {
+		if e.Total > 0 {
+			last = e
+		}
+	}
+	if last.Total == 0 || last.Current != last.Total {
+		t.Errorf("pull progress: last byte event %+v", last)
 	}
 	// The base is now in the store: --pull=never works, and a missing image
 	// fails clearly.

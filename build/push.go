@@ -83,12 +83,14 @@ func pushOutputs(ctx context.Context, img v1.Image, opts Options, events progres
 	}
 	for _, dest := range pushTargets(opts) {
 		start := time.Now()
-		events.Emit(progress.Event{Time: start, Kind: progress.Info, Line: "pushing " + dest})
-		d, err := registry.Push(ctx, img, dest, opts.Registry.internal(), registry.PushOptions{})
+		events.Emit(progress.Event{Time: start, Kind: progress.Push, Text: dest, Line: "pushing " + dest})
+		updates, done := pushProgress(dest, events)
+		d, err := registry.Push(ctx, img, dest, opts.Registry.internal(), registry.PushOptions{Progress: updates})
+		<-done
 		if err != nil {
 			return err
 		}
-		events.Emit(progress.Event{Time: time.Now(), Kind: progress.Info, Line: fmt.Sprintf("pushed %s@%s", dest, d), Duration: time.Since(start)})
+		events.Emit(progress.Event{Time: time.Now(), Kind: progress.Push, Text: dest, Line: fmt.Sprintf("pushed %s@%s", dest, d), Duration: time.Since(start)})
 	}
 	return nil
 }
@@ -190,4 +192,27 @@ func Login(ctx context.Context, registryHost, user, password string, ropts Regis
 // were any and where they were.
 func Logout(registryHost string) (bool, string, error) {
 	return registry.Logout(registryHost)
+}
+
+// pushProgress turns go-containerregistry's upload updates into Push
+// events, at most one per 250 ms (and the last one). The registry client
+// closes the channel when the push ends; done is closed once every update
+// has been forwarded.
+func pushProgress(dest string, events progress.Sink) (chan<- v1.Update, <-chan struct{}) {
+	updates := make(chan v1.Update, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var last time.Time
+		for u := range updates {
+			if u.Error != nil || u.Total <= 0 {
+				continue
+			}
+			if now := time.Now(); now.Sub(last) >= 250*time.Millisecond || u.Complete >= u.Total {
+				last = now
+				events.Emit(progress.Event{Time: now, Kind: progress.Push, Text: dest, Line: "pushing " + dest, Current: u.Complete, Total: u.Total})
+			}
+		}
+	}()
+	return updates, done
 }

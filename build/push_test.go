@@ -13,6 +13,7 @@ import (
 	"github.com/zbuild/zbuild/build"
 	"github.com/zbuild/zbuild/internal/store"
 	"github.com/zbuild/zbuild/internal/testenv"
+	"github.com/zbuild/zbuild/progress"
 )
 
 // remoteDigest is the digest ref has on its registry, after validating
@@ -70,6 +71,8 @@ func TestBuildPush(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.ContextDir, tc.opts.Root = ctxDir, root
+			rec := &recorder{}
+			tc.opts.Progress = rec
 			res, err := build.Run(context.Background(), tc.opts)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -84,6 +87,23 @@ func TestBuildPush(t *testing.T) {
 				if d := remoteDigest(t, ref); d != res.ImageID {
 					t.Fatalf("%s has digest %s on the registry, built %s", ref, d, res.ImageID)
 				}
+			}
+			// Each push reports its start and end, and bytes when it
+			// uploaded anything.
+			var started, finished int
+			for _, e := range rec.kinds(progress.Push) {
+				if e.Total > 0 && e.Current > e.Total {
+					t.Errorf("push progress past the total: %+v", e)
+				}
+				if strings.HasPrefix(e.Line, "pushing") && e.Total == 0 {
+					started++
+				}
+				if strings.HasPrefix(e.Line, "pushed") {
+					finished++
+				}
+			}
+			if started != len(tc.pushed) || finished != len(tc.pushed) {
+				t.Errorf("push events: %d started, %d finished, want %d", started, finished, len(tc.pushed))
 			}
 		})
 	}

@@ -23,6 +23,7 @@ const (
 	StepDone     Kind = "step.done"
 	StepFailed   Kind = "step.failed"
 	Pull         Kind = "pull"
+	Push         Kind = "push"
 	Warning      Kind = "warning"
 	Info         Kind = "info"
 )
@@ -53,7 +54,7 @@ type Event struct {
 	Duration time.Duration `json:"duration,omitempty"`
 	// Size is the size in bytes of the layer a step wrote.
 	Size int64 `json:"size,omitempty"`
-	// Current and Total are byte counts of a transfer (Pull).
+	// Current and Total are byte counts of a transfer (Pull, Push).
 	Current int64  `json:"current,omitempty"`
 	Total   int64  `json:"total,omitempty"`
 	Error   string `json:"error,omitempty"`

@@ -63,10 +63,13 @@ func (p *Plain) Emit(e Event) {
 		}
 		delete(p.started, e.ID)
 		fmt.Fprintf(p.w, "#%d ERROR: %s\n", e.ID, e.Error)
-	case Pull:
+	case Pull, Push:
 		switch {
 		case e.Total > 0:
-			fmt.Fprintf(p.w, "#0 %s %s / %s\n", e.Line, HumanSize(e.Current), HumanSize(e.Total))
+			// Plain logs get the finished transfer, not every update.
+			if e.Current >= e.Total {
+				fmt.Fprintf(p.w, "#0 %s %s / %s\n", e.Line, HumanSize(e.Current), HumanSize(e.Total))
+			}
 		case e.Line != "":
 			fmt.Fprintf(p.w, "#0 %s\n", e.Line)
 		}

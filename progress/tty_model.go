@@ -127,7 +127,7 @@ func (m *model) apply(e Event) {
 				break
 			}
 		}
-	case Pull:
+	case Pull, Push:
 		m.pull(e)
 	}
 }
@@ -156,7 +156,7 @@ func (m *model) pull(e Event) {
 			t, at = p, i
 		}
 	}
-	if len(words) > 0 && words[0] == "pulled" {
+	if len(words) > 0 && (words[0] == "pulled" || words[0] == "pushed") {
 		if at >= 0 {
 			m.pulls = append(m.pulls[:at], m.pulls[at+1:]...)
 		}

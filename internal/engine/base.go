@@ -102,7 +102,7 @@ func (r *baseResolver) lookup(ctx context.Context, ref string, p plan.Platform, 
 			return nil, fmt.Errorf("image %s is not in the local store and --pull=never forbids pulling it", ref)
 		}
 	}
-	events.Emit(progress.Event{Time: time.Now(), Kind: progress.Pull, Line: "pulling " + ref})
+	events.Emit(progress.Event{Time: time.Now(), Kind: progress.Pull, Text: ref, Line: "pulling " + ref})
 	remote, _, err := registry.Resolve(ctx, ref, v1.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}, r.reg)
 	if err != nil {
 		return nil, err
@@ -115,7 +115,11 @@ func (r *baseResolver) lookup(ctx context.Context, ref string, p plan.Platform, 
 	if tag != "" {
 		tags = []string{tag}
 	}
-	h, err := r.store.PutImage(ctx, remote, tags...)
+	counted, err := pullProgress(remote, ref, events)
+	if err != nil {
+		return nil, fmt.Errorf("pulling %s: %w", ref, err)
+	}
+	h, err := r.store.PutImage(ctx, counted, tags...)
 	if err != nil {
 		return nil, fmt.Errorf("storing %s: %w", ref, err)
 	}
@@ -127,7 +131,7 @@ func (r *baseResolver) lookup(ctx context.Context, ref string, p plan.Platform, 
 	if err != nil {
 		return nil, err
 	}
-	events.Emit(progress.Event{Time: time.Now(), Kind: progress.Pull, Line: fmt.Sprintf("pulled %s (%s)", ref, h)})
+	events.Emit(progress.Event{Time: time.Now(), Kind: progress.Pull, Text: ref, Line: fmt.Sprintf("pulled %s (%s)", ref, h)})
 	return &baseImage{img: img, digest: h, cfg: cfg}, nil
 }
 

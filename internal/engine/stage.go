@@ -219,7 +219,14 @@ func (b *build) baseState(ctx context.Context, st *plan.Stage) (*stageResult, er
 		sr.cfg.RootFS.Type = "layers"
 		return sr, nil
 	case plan.BaseStage:
-		return b.results[st.Base.Stage].clone(st.Index, st.Name)
+		sr, err := b.results[st.Base.Stage].clone(st.Index, st.Name)
+		if err != nil {
+			return nil, err
+		}
+		// As with an image base: the front-end ran the triggers as this
+		// stage's first steps, and they are not inherited.
+		sr.cfg.Config.OnBuild = nil
+		return sr, nil
 	default:
 		ref := st.Base.Ref
 		if st.Base.Kind == plan.BaseOCILayout {

@@ -71,14 +71,19 @@ func SelectBackend(ctx context.Context, name, root string) (string, error) {
 	default:
 		return "", &UsageError{from, name, "unknown backend (want native, buildah or auto)"}
 	}
-	d := DetectBackends(ctx, root)
-	switch {
-	case d.Native == nil:
-		return BackendNative, nil
-	case d.BuildahErr == nil:
-		return BackendBuildah, nil
+	// Native first, and buildah looked for only when native cannot run:
+	// starting buildah just to read its version would cost every build.
+	if root == "" {
+		root = store.DefaultRoot()
 	}
-	return "", fmt.Errorf("no build backend can run here: native: %v (needs root, overlayfs and crun or runc: apt-get install runc); buildah: %w", d.Native, d.BuildahErr)
+	_, nativeErr := linux.New(filepath.Join(root, "worker"), linux.WithCacheRoot(filepath.Join(root, "cache")))
+	if nativeErr == nil {
+		return BackendNative, nil
+	}
+	if _, err := (&buildah.CLI{}).Version(ctx); err != nil {
+		return "", fmt.Errorf("no build backend can run here: native: %v (needs root, overlayfs and crun or runc: apt-get install runc); buildah: %w", nativeErr, err)
+	}
+	return BackendBuildah, nil
 }
 
 // runBackend runs the build with buildah when opts select it; ok is false

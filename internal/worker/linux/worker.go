@@ -60,7 +60,9 @@ func WithCacheRoot(dir string) Option {
 // same file system as the layer dirs later given to Prepare (the store
 // adopts upper dirs by renaming them). It checks the host first: root
 // privileges, overlayfs with d_type support (by mounting a real overlay),
-// and an OCI runtime.
+// and an OCI runtime. The checks that cost time are recorded under root
+// and skipped by later calls while the kernel and runtime binary are the
+// same.
 func New(root string, opts ...Option) (*Worker, error) {
 	var o options
 	for _, opt := range opts {
@@ -86,6 +88,9 @@ func New(root string, opts ...Option) (*Worker, error) {
 			return nil, fmt.Errorf("creating worker directory: %w", err)
 		}
 	}
+	if rt, ok := cachedRuntime(root, o.runtimePath); ok {
+		return &Worker{root: root, cacheRoot: o.cacheRoot, rt: rt}, nil
+	}
 	if err := checkDType(root); err != nil {
 		return nil, err
 	}
@@ -96,6 +101,7 @@ func New(root string, opts ...Option) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	saveHostCheck(root, o.runtimePath, rt)
 	return &Worker{root: root, cacheRoot: o.cacheRoot, rt: rt}, nil
 }
 

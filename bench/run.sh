@@ -9,6 +9,7 @@
 #
 # usage: sudo bench/run.sh [-n RUNS] [-c "01 02 04"] [-s "cold warm touch"] [-p "buildah docker"]
 # buildah runs with runc: Debian's crun 1.8 refuses hybrid cgroup v1/v2 hosts.
+# docker: an engine at $DOCKER_HOST, else a private dockerd (apt-get install docker.io).
 # Needs root, Debian's docker-registry, buildah, debootstrap (case 05), network
 # to the Debian mirror for case 05 only. Base images are made locally and
 # served from a registry on 127.0.0.1:5000 (started here if none answers).
@@ -77,11 +78,29 @@ done
 
 # --- tools ---------------------------------------------------------------------
 have() { command -v "$1" >/dev/null 2>&1; }
+# Docker: an engine at $DOCKER_HOST if one answers, else a private dockerd
+# (Debian's docker.io) started here without touching the host's network
+# (--iptables=false --bridge=none), stopped at exit. The Debian client
+# (/usr/bin/docker, 20.10) builds with BuildKit via DOCKER_BUILDKIT=1.
+DOCKER=${DOCKER:-/usr/bin/docker}
+start_dockerd() {
+  [ -x "$DOCKER" ] || return 1
+  "$DOCKER" info >/dev/null 2>&1 && return 0
+  have dockerd || return 1
+  local d=$work/dockerd
+  mkdir -p "$d"
+  dockerd --iptables=false --bridge=none --data-root "$d/data" --exec-root "$d/exec" \
+    --pidfile "$d/pid" -H "unix://$d/docker.sock" >"$d/log" 2>&1 &
+  export DOCKER_HOST=unix://$d/docker.sock
+  trap 'kill "$(cat "$work/dockerd/pid" 2>/dev/null)" 2>/dev/null' EXIT
+  for _ in $(seq 100); do "$DOCKER" info >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
 tools="zbuild"
 for p in $peers; do
   case $p in
     buildah) have buildah && tools="$tools buildah" ;;
-    docker) have docker && docker info >/dev/null 2>&1 && tools="$tools docker" ;;
+    docker) start_dockerd && tools="$tools docker" ;;
   esac
 done
 echo "tools: $tools" >&2
@@ -98,7 +117,7 @@ reset() { # reset TOOL: remove every cache and base image
       fi
       # buildah keeps RUN cache mounts outside its storage root.
       rm -rf "$work/broot" "$work/brunroot" /var/tmp/buildah-cache /var/tmp/buildah-cache-"$(id -u)" ;;
-    docker) docker builder prune -af >/dev/null 2>&1; docker image rm -f $(docker images -q) >/dev/null 2>&1 || true ;;
+    docker) "$DOCKER" builder prune -af >/dev/null 2>&1; "$DOCKER" image rm -f $("$DOCKER" images -aq) >/dev/null 2>&1 || true ;;
   esac
 }
 build() { # build TOOL CASE
@@ -107,7 +126,7 @@ build() { # build TOOL CASE
     zbuild) "$zb" --root "$work/zroot" build -q $(netflag "$2") -t "bench/$2" "$ctx" ;;
     buildah) buildah --root "$work/broot" --runroot "$work/brunroot" build --layers --tls-verify=false --runtime runc \
                --ulimit nofile=1024:1024 $(netflag "$2") -q -t "bench/$2" "$ctx" ;;
-    docker) DOCKER_BUILDKIT=1 docker build $(netflag "$2") -q -t "bench/$2" "$ctx" ;;
+    docker) DOCKER_BUILDKIT=1 "$DOCKER" build $(netflag "$2") -q -t "bench/$2" "$ctx" ;;
   esac >>"$log" 2>&1
 }
 now() { date +%s.%N; }

@@ -104,7 +104,9 @@ for p in $peers; do
   esac
 done
 echo "tools: $tools" >&2
-netflag() { [ "$1" = 05 ] && echo "--network host" || true; }
+# Every tool runs RUN steps in the host's network namespace: zbuild's
+# default, and the only network a dockerd started with --bridge=none has.
+netflag() { echo "--network host"; }
 
 reset() { # reset TOOL: remove every cache and base image
   case $1 in

@@ -134,24 +134,32 @@ build() { # build TOOL CASE
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-declare -A result
+declare -A result times
+# Tools take turns within each repetition, in a rotating order: on this
+# kind of machine a build that creates many files right after another tool
+# deleted many (a cold reset) pays for it in the file system, and a fixed
+# order would always bill the same tool.
+tool_list=($tools)
 for c in $only; do
   for s in $scenarios; do
-    for t in $tools; do
-      times=()
-      for r in $(seq "$runs"); do
+    for r in $(seq "$runs"); do
+      n=${#tool_list[@]}
+      for k in $(seq 0 $((n - 1))); do
+        t=${tool_list[$(( (k + r - 1) % n ))]}
         case $s in
           cold) reset "$t" ;;
           warm|touch) build "$t" "$c" || { echo "FAILED: $t $c (see $log)" >&2; exit 1; } ;;
         esac
-        [ "$s" = touch ] && echo "touch $r $(now)" >>"$(ctx_of "$c")/${touchfile[$c]}"
+        [ "$s" = touch ] && echo "touch $r $t $(now)" >>"$(ctx_of "$c")/${touchfile[$c]}"
         sync
         t0=$(now)
         build "$t" "$c" || { echo "FAILED: $t $c $s (see $log)" >&2; exit 1; }
         t1=$(now)
-        times+=("$(echo "$t1 - $t0" | bc -l)")
+        times[$c,$s,$t]+="$(echo "$t1 - $t0" | bc -l) "
       done
-      result[$c,$s,$t]=$(printf '%s\n' "${times[@]}" | median)
+    done
+    for t in $tools; do
+      result[$c,$s,$t]=$(printf '%s\n' ${times[$c,$s,$t]} | median)
       printf '%s %-5s %-8s %6.2fs\n' "$c" "$s" "$t" "${result[$c,$s,$t]}" >&2
     done
   done

@@ -108,7 +108,17 @@ echo "tools: $tools" >&2
 # default, and the only network a dockerd started with --bridge=none has.
 netflag() { echo "--network host"; }
 
-reset() { # reset TOOL: remove every cache and base image
+reset() { # reset TOOL: remove every cache and base image, then drop the kernel's caches
+  reset_tool "$1"
+  # Cold means cold caches. It also keeps an ext4 artifact out of the
+  # numbers: for minutes after many files are deleted, creating files is
+  # several times slower while the deleted inodes' table blocks are cached
+  # (ext4's recently_deleted check), which would bill whichever tool next
+  # writes a large tree.
+  sync
+  echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+}
+reset_tool() {
   case $1 in
     zbuild) rm -rf "$work/zroot" ;;
     buildah)

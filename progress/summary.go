@@ -34,7 +34,7 @@ func (s Summary) Lines() []string {
 	return []string{
 		"image   " + s.Image,
 		"tags    " + tags,
-		fmt.Sprintf("size    %s, %d layers (%d new)", HumanSize(s.Size), s.Layers, s.NewLayers),
+		fmt.Sprintf("size    %s, %d layers; this build wrote %d", HumanSize(s.Size), s.Layers, s.NewLayers),
 		fmt.Sprintf("steps   %d run, %d cached", s.Steps, s.Cached),
 		"time    " + FormatDuration(s.Duration),
 	}

@@ -83,7 +83,7 @@ func TestTTYInTmux(t *testing.T) {
 				"↓ pulled docker.io/library/busybox:latest",
 				"✔ Built sha256:feedface",
 				"tags    localhost/app:dev",
-				"size    5.0 MiB, 3 layers (1 new)",
+				"size    5.0 MiB, 3 layers; this build wrote 1",
 				"steps   3 run, 1 cached",
 			},
 			absent: []string{"[+] Building"},

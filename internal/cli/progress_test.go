@@ -103,7 +103,7 @@ func TestBuildSummaryAndQuiet(t *testing.T) {
 		stderr []string
 		quiet  bool
 	}{
-		{"plain", []string{"--progress", "plain", "-t", "localhost/sum:1"}, []string{"#1 [stage-0 1/2] RUN echo hi > /hi\n#1 not cached: no cache record\n#1 DONE ", "tags    localhost/sum:1\n", "steps   2 run, 0 cached\n", "2 layers (1 new)"}, false},
+		{"plain", []string{"--progress", "plain", "-t", "localhost/sum:1"}, []string{"#1 [stage-0 1/2] RUN echo hi > /hi\n#1 not cached: no cache record\n#1 DONE ", "tags    localhost/sum:1\n", "steps   2 run, 0 cached\n", "2 layers; this build wrote 1"}, false},
 		{"plain again", []string{"--progress", "plain", "-t", "localhost/sum:1"}, []string{"#1 CACHED\n", "steps   1 run, 1 cached\n"}, false},
 		{"quiet", []string{"-q"}, nil, true},
 	}

@@ -203,9 +203,9 @@ func (c *copier) run(ctx context.Context, items []item) error {
 	if err != nil {
 		return fmt.Errorf("resolving destination %s: %w", c.req.Dest, err)
 	}
-	if n := len(items) + len(c.req.Inline); n > 1 && !hint && !isDir(dest) && !c.placesDir(items) {
-		return fmt.Errorf("with more than one source file, the destination must be a directory and end with a /: %s: %w", c.req.Dest, ErrNotDir)
-	}
+	// Several sources to a destination that is not a directory are each
+	// placed there in turn, the last one winning, as BuildKit does (the
+	// Dockerfile reference asks for a trailing "/"; Docker does not check).
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -223,14 +223,6 @@ func (c *copier) run(ctx context.Context, items []item) error {
 		}
 	}
 	return nil
-}
-
-// placesDir reports whether the first item makes the destination a
-// directory (a directory's contents, an archive, or --parents), after which
-// BuildKit puts the remaining sources inside it. When the first is a file,
-// later ones would replace it, which is never what was meant.
-func (c *copier) placesDir(items []item) bool {
-	return len(items) > 0 && (items[0].meta.mode.IsDir() || items[0].archive != nil)
 }
 
 func isDir(p string) bool {

@@ -1,6 +1,7 @@
 package copier
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +12,9 @@ import (
 // Owner is the uid and gid that copied files get.
 type Owner struct {
 	UID, GID uint32
+	// Unknown lists the names of --chown that neither /etc/passwd nor
+	// /etc/group knows; they became 0, as in BuildKit. Callers warn.
+	Unknown []string
 }
 
 // ResolveOwner turns a --chown value ("user", "uid", "user:group", "uid:",
@@ -20,7 +24,9 @@ type Owner struct {
 //
 // It follows BuildKit rather than `docker run --user`: a numeric uid without
 // a group (or with an empty one, "1000:") gets the same number as gid, not
-// the passwd entry's primary group, and "root" is 0 even without a passwd.
+// the passwd entry's primary group, "root" is 0 even without a passwd, and
+// a name that is not found becomes 0 (listed in Owner.Unknown) instead of
+// failing the build.
 func ResolveOwner(rootfs, chown string) (*Owner, error) {
 	if chown == "" {
 		return nil, nil
@@ -29,19 +35,42 @@ func ResolveOwner(rootfs, chown string) (*Owner, error) {
 	if hasGroup && group == "" {
 		hasGroup = false
 	}
+	if user == "" {
+		return nil, fmt.Errorf("invalid --chown=%s: want user[:group]", chown)
+	}
 	user, group = rootToZero(user), rootToZero(group)
-	if uid, numeric := parseID(user); numeric && !hasGroup {
-		return &Owner{UID: uid, GID: uid}, nil
+	o := &Owner{}
+	if uid, numeric := parseID(user); numeric {
+		o.UID, o.GID = uid, uid
+	} else {
+		id, err := userdb.Resolve(rootfs, user)
+		switch {
+		case errors.Is(err, userdb.ErrUnknownUser):
+			o.Unknown = append(o.Unknown, user)
+		case err != nil:
+			return nil, fmt.Errorf("resolving --chown=%s: %w", chown, err)
+		default:
+			o.UID, o.GID = id.UID, id.GID
+		}
 	}
-	spec := user
-	if hasGroup {
-		spec += ":" + group
+	if !hasGroup {
+		return o, nil
 	}
-	id, err := userdb.Resolve(rootfs, spec)
-	if err != nil {
+	if gid, numeric := parseID(group); numeric {
+		o.GID = gid
+		return o, nil
+	}
+	id, err := userdb.Resolve(rootfs, "0:"+group)
+	switch {
+	case errors.Is(err, userdb.ErrUnknownUser):
+		o.GID = 0
+		o.Unknown = append(o.Unknown, group)
+	case err != nil:
 		return nil, fmt.Errorf("resolving --chown=%s: %w", chown, err)
+	default:
+		o.GID = id.GID
 	}
-	return &Owner{UID: id.UID, GID: id.GID}, nil
+	return o, nil
 }
 
 func rootToZero(name string) string {

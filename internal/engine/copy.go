@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"time"
 	"strings"
 
 	"github.com/moby/patternmatcher"
@@ -13,6 +14,7 @@ import (
 	"github.com/zbuild/zbuild/internal/fetch"
 	"github.com/zbuild/zbuild/internal/worker/linux"
 	"github.com/zbuild/zbuild/plan"
+	"github.com/zbuild/zbuild/progress"
 )
 
 // copy runs a COPY step: sources from the context, a stage or an image are
@@ -47,9 +49,6 @@ func (b *build) copy(ctx context.Context, sr *stageResult, step *plan.Step, key 
 func (b *build) add(ctx context.Context, sr *stageResult, step *plan.Step, key string) (int64, error) {
 	a := step.Add
 	local, remote := splitRemote(a.Sources)
-	if len(a.Sources)+len(a.Inline) > 1 && !strings.HasSuffix(a.Dest, "/") && len(remote) > 0 {
-		return 0, fmt.Errorf("when using ADD with more than one source, the destination must be a directory and end with a /")
-	}
 	ignore, err := b.ignoreMatcher()
 	if err != nil {
 		return 0, err
@@ -161,6 +160,10 @@ func (b *build) transfer(ctx context.Context, sr *stageResult, snap *linux.Snaps
 		o, err := copier.ResolveOwner(snap.Merged, t.Chown)
 		if err != nil {
 			return err
+		}
+		if len(o.Unknown) > 0 {
+			b.events.Emit(progress.Event{Time: time.Now(), Kind: progress.Warning,
+				Line: fmt.Sprintf("--chown=%s: %s not found in the image's /etc/passwd or /etc/group; using 0 as BuildKit does", t.Chown, strings.Join(o.Unknown, ", "))})
 		}
 		owner = o
 	}

@@ -2,10 +2,12 @@ package conformance_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/zbuild/zbuild/build"
@@ -16,6 +18,9 @@ import (
 
 // nativeBase is the name of the busybox base in the native store.
 const nativeBase = "localhost/busybox:latest"
+
+// implementations are the names expect.json's "known" may use.
+var implementations = map[string]bool{"native": true, "buildah": true, "buildah-backend": true, "docker": true}
 
 func TestCorpusLoads(t *testing.T) {
 	cases, err := conformance.LoadCases("cases")
@@ -41,6 +46,9 @@ func TestCorpusLoads(t *testing.T) {
 			}
 		}
 		for name, k := range c.Known {
+			if !implementations[name] {
+				t.Errorf("%s: known difference of unknown implementation %q", c.Name, name)
+			}
 			if k.Reason == "" {
 				t.Errorf("%s: known difference of %s has no reason", c.Name, name)
 			}
@@ -64,19 +72,31 @@ func TestConformance(t *testing.T) {
 	if only := os.Getenv("CONFORMANCE_CASES"); only != "" {
 		cases = filterCases(cases, strings.Split(only, ","))
 	}
-	builders := []conformance.Builder{nativeBuilder(t)}
-	if b := buildahBuilder(t); b != nil {
-		builders = append(builders, b, backendBuilder(t, b))
+	// Lanes run at the same time; the builders of one lane run in turn.
+	// buildah and the buildah backend share one containers-storage, where
+	// a concurrent rmi can drop a layer the other is committing.
+	lanes := [][]conformance.Builder{{nativeBuilder(t)}}
+	var notRun []string
+	base := &registryBase{}
+	if b, why := buildahBuilder(t, base); b != nil {
+		lanes = append(lanes, []conformance.Builder{b, backendBuilder(t, b)})
+	} else {
+		notRun = append(notRun, "buildah, buildah-backend: not run: "+why)
+	}
+	if d, why := dockerBuilder(t, base); d != nil {
+		lanes = append(lanes, []conformance.Builder{d})
+	} else {
+		notRun = append(notRun, "docker: not run: "+why)
+	}
+	for _, line := range notRun {
+		t.Log(line)
 	}
 	tally := &conformance.Tally{}
 	t.Run("cases", func(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.Name, func(t *testing.T) {
 				t.Parallel()
-				outcomes := map[string]conformance.Outcome{}
-				for _, b := range builders {
-					outcomes[b.Name()] = buildOne(t, b, c)
-				}
+				outcomes := buildAll(t, lanes, c)
 				for _, v := range conformance.Judge(c, outcomes) {
 					tally.Add(v)
 					if !v.Pass {
@@ -87,26 +107,57 @@ func TestConformance(t *testing.T) {
 		}
 	})
 	summary := tally.Summary()
+	if len(notRun) > 0 {
+		summary += strings.Join(notRun, "\n") + "\n"
+	}
 	t.Log("\n" + summary)
 	fmt.Print(summary)
 }
 
-// buildOne builds c with b and snapshots the image; harness errors (not
-// build failures) fail the test at once.
-func buildOne(t *testing.T, b conformance.Builder, c conformance.Case) conformance.Outcome {
+// buildAll builds c with every builder, the lanes at once (builds mostly
+// wait on container starts, so they overlap well), and snapshots the
+// images; harness errors (not build failures) fail the test.
+func buildAll(t *testing.T, lanes [][]conformance.Builder, c conformance.Case) map[string]conformance.Outcome {
 	t.Helper()
-	img, err := b.Build(t.Context(), c)
+	var (
+		mu       sync.Mutex
+		outcomes = map[string]conformance.Outcome{}
+		errs     []error
+		wg       sync.WaitGroup
+	)
+	for _, lane := range lanes {
+		wg.Go(func() {
+			for _, b := range lane {
+				o, err := buildOne(t.Context(), b, c)
+				mu.Lock()
+				outcomes[b.Name()] = o
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return outcomes
+}
+
+// buildOne builds c with b and snapshots the image. A failed build is an
+// outcome; anything else is an error of the harness.
+func buildOne(ctx context.Context, b conformance.Builder, c conformance.Case) (conformance.Outcome, error) {
+	img, err := b.Build(ctx, c)
 	if err != nil {
 		if !conformance.IsBuildError(err) {
-			t.Fatalf("%s: %v", b.Name(), err)
+			return conformance.Outcome{}, fmt.Errorf("%s: %w", b.Name(), err)
 		}
-		return conformance.Outcome{Err: err}
+		return conformance.Outcome{Err: err}, nil
 	}
 	snap, err := conformance.TakeSnapshot(img)
 	if err != nil {
-		t.Fatalf("%s: %v", b.Name(), err)
+		return conformance.Outcome{}, fmt.Errorf("%s: %w", b.Name(), err)
 	}
-	return conformance.Outcome{Snapshot: snap}
+	return conformance.Outcome{Snapshot: snap}, nil
 }
 
 func nativeBuilder(t *testing.T) conformance.Builder {
@@ -144,19 +195,28 @@ func writeFile(t *testing.T, path, data string) {
 	}
 }
 
-// buildahBuilder returns buildah's own Dockerfile builder over a registry
-// serving busybox, or nil (logged) when buildah is not installed.
-func buildahBuilder(t *testing.T) *conformance.Buildah {
-	if _, err := os.Stat("/usr/bin/buildah"); err != nil {
-		t.Log("buildah is not installed (apt-get install buildah): comparing the native engine with the pinned results only")
-		return nil
+// registryBase serves busybox from a registry on 127.0.0.1, started the
+// first time an implementation that pulls from a registry needs it.
+type registryBase struct{ ref string }
+
+func (r *registryBase) get(t *testing.T) string {
+	if r.ref == "" {
+		r.ref = testenv.PushBusybox(t, testenv.StartRegistry(t))
 	}
-	reg := testenv.StartRegistry(t)
+	return r.ref
+}
+
+// buildahBuilder returns buildah's own Dockerfile builder over a registry
+// serving busybox, or nil and why when buildah is not installed.
+func buildahBuilder(t *testing.T, base *registryBase) (*conformance.Buildah, string) {
+	if _, err := os.Stat("/usr/bin/buildah"); err != nil {
+		return nil, "buildah is not installed (apt-get install buildah)"
+	}
 	dir := t.TempDir()
 	b := &conformance.Buildah{
 		Root:    filepath.Join(dir, "root"),
 		RunRoot: filepath.Join(dir, "runroot"),
-		Base:    testenv.PushBusybox(t, reg),
+		Base:    base.get(t),
 		WorkDir: filepath.Join(dir, "work"),
 	}
 	if err := os.MkdirAll(b.WorkDir, 0o700); err != nil {
@@ -166,7 +226,36 @@ func buildahBuilder(t *testing.T) *conformance.Buildah {
 	if err := b.Pull(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return b, ""
+}
+
+// Debian's docker.io: the daemon, and its 20.10 client, which builds with
+// BuildKit without buildx (a newer client in PATH may not).
+const (
+	dockerdPath      = "/usr/sbin/dockerd"
+	dockerClientPath = "/usr/bin/docker"
+)
+
+// dockerBuilder starts one private dockerd for the whole run and returns
+// docker build against it, or nil and why when Docker is not installed.
+func dockerBuilder(t *testing.T, base *registryBase) (*conformance.Docker, string) {
+	for _, p := range []string{dockerdPath, dockerClientPath} {
+		if _, err := os.Stat(p); err != nil {
+			return nil, p + " is missing (apt-get install docker.io)"
+		}
+	}
+	// A short parent: the daemon's socket paths must stay under ~100 bytes,
+	// and t.TempDir's paths carry the long test name.
+	d, err := conformance.StartDockerd(t.Context(), dockerdPath, "/tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &conformance.Docker{Client: dockerClientPath, Host: d.Host(), Base: base.get(t), WorkDir: t.TempDir()}, ""
 }
 
 func filterCases(cases []conformance.Case, names []string) []conformance.Case {

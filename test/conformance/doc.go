@@ -1,4 +1,5 @@
 // Package conformance builds a corpus of Dockerfiles with several independent
-// implementations (zbuild's native engine, buildah's own Dockerfile builder)
-// and compares the resulting root file systems and image configs.
+// implementations (zbuild's native engine and buildah backend, buildah's own
+// Dockerfile builder, Docker's BuildKit through a private dockerd) and
+// compares the resulting root file systems and image configs.
 package conformance

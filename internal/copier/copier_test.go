@@ -183,10 +183,10 @@ func TestCopyPlacement(t *testing.T) {
 		{
 			// BuildKit copies each source to /d in turn: the last one wins
 			// (the Dockerfile reference asks for a "/", Docker does not).
-			name:    "several files to a file destination: the last one wins",
-			src:     []node{a, b},
-			req:     Request{Sources: []string{"a.txt", "b.txt"}, Dest: "/d"},
-			want:    map[string]string{"d": "f 0644 0:0 B"},
+			name: "several files to a file destination: the last one wins",
+			src:  []node{a, b},
+			req:  Request{Sources: []string{"a.txt", "b.txt"}, Dest: "/d"},
+			want: map[string]string{"d": "f 0644 0:0 B"},
 		},
 		{
 			name: "several files into a path ending in slash",

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/moby/patternmatcher"
 

@@ -103,37 +103,15 @@ func runBackend(ctx context.Context, opts Options) (res *Result, ok bool, err er
 // runBuildah builds opts with buildah, then imports the result into the
 // zbuild store and writes its outputs, as the native path does.
 func runBuildah(ctx context.Context, opts Options) (*Result, error) {
-	start := time.Now()
-	events := opts.Progress
-	if events == nil {
-		events = progress.Discard
-	}
-	root := opts.Root
-	if root == "" {
-		root = store.DefaultRoot()
-	}
-	if opts.ContextDir != "" {
-		abs, err := filepath.Abs(opts.ContextDir)
-		if err != nil {
-			return nil, fmt.Errorf("build context: %w", err)
-		}
-		opts.ContextDir = abs
-	}
 	if err := checkBuildahOptions(opts); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(root)
+	sess, err := openSession(ctx, &opts)
 	if err != nil {
 		return nil, err
 	}
-	if opts.MaxStorage > 0 {
-		defer enforceCap(st, opts.MaxStorage) // after the lock's release
-	}
-	lock, err := st.Shared(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer lock.Unlock()
+	defer sess.close()
+	st, events, start := sess.st, sess.events, sess.start
 	cli := &buildah.CLI{}
 	pull := string(opts.Pull)
 	if pull == "" {

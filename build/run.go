@@ -45,38 +45,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if len(opts.Platforms) > 1 {
 		return runPlatforms(ctx, opts)
 	}
-	start := time.Now()
-	events := opts.Progress
-	if events == nil {
-		events = progress.Discard
-	}
-	root := opts.Root
-	if root == "" {
-		root = store.DefaultRoot()
-	}
-	if opts.ContextDir != "" {
-		abs, err := filepath.Abs(opts.ContextDir)
-		if err != nil {
-			return nil, fmt.Errorf("build context: %w", err)
-		}
-		opts.ContextDir = abs
-	}
-	st, err := store.Open(root)
+	sess, err := openSession(ctx, &opts)
 	if err != nil {
 		return nil, err
 	}
-	if opts.MaxStorage > 0 {
-		// Deferred before the lock's release, so it runs after it: the
-		// collection needs the store lock exclusively.
-		defer enforceCap(st, opts.MaxStorage)
-	}
-	// A shared lock keeps `zbuild prune` from collecting what this build
-	// is using; other builds share the store freely.
-	lock, err := st.Shared(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer lock.Unlock()
+	defer sess.close()
+	st, events, start := sess.st, sess.events, sess.start
 	w, err := newWorker(st)
 	if err != nil {
 		return nil, err
@@ -300,5 +274,53 @@ func enforceCap(st *store.Store, max int64) {
 	}
 	if res.Exceeded {
 		slog.Warn("the store exceeds --max-storage even without build cache; remove images with zbuild rmi", "size", res.Remains, "max", max)
+	}
+}
+
+// session is what every build path holds while it runs: the store, locked
+// shared so that `zbuild prune` cannot collect what the build is making
+// (other builds share it freely), and the event sink.
+type session struct {
+	st       *store.Store
+	lock     *store.Lock
+	events   progress.Sink
+	start    time.Time
+	maxStore int64
+}
+
+// openSession makes opts' context path absolute and opens its store.
+func openSession(ctx context.Context, opts *Options) (*session, error) {
+	s := &session{events: opts.Progress, start: time.Now(), maxStore: opts.MaxStorage}
+	if s.events == nil {
+		s.events = progress.Discard
+	}
+	if opts.ContextDir != "" {
+		abs, err := filepath.Abs(opts.ContextDir)
+		if err != nil {
+			return nil, fmt.Errorf("build context: %w", err)
+		}
+		opts.ContextDir = abs
+	}
+	root := opts.Root
+	if root == "" {
+		root = store.DefaultRoot()
+	}
+	st, err := store.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	if s.lock, err = st.Shared(ctx); err != nil {
+		return nil, err
+	}
+	s.st = st
+	return s, nil
+}
+
+// close releases the store, then trims it to --max-storage: the trim needs
+// the store lock exclusively.
+func (s *session) close() {
+	s.lock.Unlock()
+	if s.maxStore > 0 {
+		enforceCap(s.st, s.maxStore)
 	}
 }

@@ -117,18 +117,7 @@ func runBuildah(ctx context.Context, opts Options) (*Result, error) {
 	if pull == "" {
 		pull = string(PullMissing)
 	}
-	pr, err := Plan(ctx, opts, &buildahResolver{cli: cli, pull: pull})
-	if err != nil {
-		return nil, err
-	}
-	for _, wr := range pr.Warnings {
-		events.Emit(progress.Event{Time: time.Now(), Kind: progress.Warning, Line: fmt.Sprintf("%s: %s (%s:%d)", wr.RuleName, wr.Message, wr.Pos.File, wr.Pos.Line), Pos: wr.Pos})
-	}
-	secrets, err := readSecrets(opts.Secrets)
-	if err != nil {
-		return nil, err
-	}
-	ssh, err := sshSockets(opts.SSH)
+	pr, secrets, ssh, err := planInputs(ctx, opts, &buildahResolver{cli: cli, pull: pull}, events)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/zbuild/zbuild/frontend/dockerfile"
 	"github.com/zbuild/zbuild/internal/engine"
 	"github.com/zbuild/zbuild/internal/output"
 	"github.com/zbuild/zbuild/internal/store"
@@ -62,18 +63,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	resolver := eng.Resolver(pull)
 	resolver.Events = events
-	pr, err := Plan(ctx, opts, resolver)
-	if err != nil {
-		return nil, err
-	}
-	for _, wr := range pr.Warnings {
-		events.Emit(progress.Event{Time: time.Now(), Kind: progress.Warning, Line: fmt.Sprintf("%s: %s (%s:%d)", wr.RuleName, wr.Message, wr.Pos.File, wr.Pos.Line), Pos: wr.Pos})
-	}
-	secrets, err := readSecrets(opts.Secrets)
-	if err != nil {
-		return nil, err
-	}
-	ssh, err := sshSockets(opts.SSH)
+	pr, secrets, ssh, err := planInputs(ctx, opts, resolver, events)
 	if err != nil {
 		return nil, err
 	}
@@ -323,4 +313,26 @@ func (s *session) close() {
 	if s.maxStore > 0 {
 		enforceCap(s.st, s.maxStore)
 	}
+}
+
+// planInputs resolves the plan (reporting its lint warnings as events) and
+// reads the secrets and ssh sockets the build may mount: what every build
+// path needs before it runs a step.
+func planInputs(ctx context.Context, opts Options, resolver dockerfile.ImageResolver, events progress.Sink) (*PlanResult, map[string][]byte, map[string]string, error) {
+	pr, err := Plan(ctx, opts, resolver)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, wr := range pr.Warnings {
+		events.Emit(progress.Event{Time: time.Now(), Kind: progress.Warning, Line: fmt.Sprintf("%s: %s (%s:%d)", wr.RuleName, wr.Message, wr.Pos.File, wr.Pos.Line), Pos: wr.Pos})
+	}
+	secrets, err := readSecrets(opts.Secrets)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ssh, err := sshSockets(opts.SSH)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pr, secrets, ssh, nil
 }

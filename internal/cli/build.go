@@ -39,7 +39,7 @@ and stores the image in the local store under the -t names.`,
 				printWarnings(g.stderr, res.Warnings, res.UnusedBuildArgs)
 				return renderPlan(g.stdout, res)
 			}
-			res, err := runBuild(cmd.Context(), opts, f.progress, f.quiet, g.stderr)
+			res, err := runBuild(cmd.Context(), opts, f.progress, f.quiet, f.timestamps, g.stderr)
 			if err != nil {
 				return err
 			}

@@ -53,6 +53,8 @@ type buildFlags struct {
 	progress string
 	// quiet is -q: print only the image ID.
 	quiet bool
+	// timestamps is --progress-timestamps: elapsed times on plain output lines.
+	timestamps bool
 	// secrets are --secret id=…,src=…|env=….
 	secrets []string
 	// ssh are --ssh default|ID=PATH.
@@ -88,6 +90,7 @@ func (f *buildFlags) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.push, "push", false, "push the image to the registry of every -t name after the build")
 	fs.StringVar(&f.progress, "progress", "auto", "progress output: auto, plain, json or quiet")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the image ID")
+	fs.BoolVar(&f.timestamps, "progress-timestamps", false, "prefix plain progress output lines with the time since their step started (also $ZBUILD_PROGRESS_TIMESTAMPS=1)")
 	fs.StringArrayVar(&f.secrets, "secret", nil, "secret for RUN --mount=type=secret: id=ID[,src=FILE|,env=VAR]")
 	fs.StringArrayVar(&f.ssh, "ssh", nil, "ssh agent socket or keys for RUN --mount=type=ssh: default|ID[=SOCKET|KEY,…]")
 	fs.StringVar(&f.network, "network", "default", "network for RUN steps: default (the host's network), none or host")

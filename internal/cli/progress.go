@@ -13,15 +13,25 @@ import (
 )
 
 // timestampsEnv turns on elapsed-time prefixes in --progress=plain output
-// lines ("#3 0.412 compiling"), as BuildKit prints them.
+// lines ("#3 0.412 compiling"), as BuildKit prints them; so does the
+// --progress-timestamps flag.
 const timestampsEnv = "ZBUILD_PROGRESS_TIMESTAMPS"
 
 // runBuild runs one build with the renderer --progress and -q pick. On
 // failure it writes the failure report (the failing step's output and the
 // Dockerfile lines around it) after the renderer has stopped, and returns
 // the build's error for the exit code.
-func runBuild(ctx context.Context, opts build.Options, mode string, quiet bool, stderr io.Writer) (*build.Result, error) {
-	r := newRenderer(mode, quiet, stderr, os.Getenv)
+func runBuild(ctx context.Context, opts build.Options, mode string, quiet, timestamps bool, stderr io.Writer) (*build.Result, error) {
+	getenv := os.Getenv
+	if timestamps {
+		getenv = func(k string) string {
+			if k == timestampsEnv {
+				return "1"
+			}
+			return os.Getenv(k)
+		}
+	}
+	r := newRenderer(mode, quiet, stderr, getenv)
 	rec := progress.NewRecorder()
 	opts.Progress = progress.Tee(rec, r)
 	res, err := build.Run(ctx, opts)

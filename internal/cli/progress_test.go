@@ -124,3 +124,17 @@ func TestBuildSummaryAndQuiet(t *testing.T) {
 		})
 	}
 }
+
+// --progress-timestamps prefixes plain output lines with the time since
+// their step started, as BuildKit's plain output does.
+func TestPlainTimestampsFlag(t *testing.T) {
+	root := busyboxRoot(t)
+	dir := dockerfileDir(t, "FROM localhost/busybox:latest\nRUN echo stamped\n")
+	code, _, stderr := run(t, "", "--root", root, "build", "--no-cache", "--progress", "plain", "--progress-timestamps", dir)
+	if code != ExitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
+	}
+	if !regexp.MustCompile(`(?m)^#1 \d+\.\d{3} stamped$`).MatchString(stderr) {
+		t.Errorf("no timestamped output line:\n%s", stderr)
+	}
+}

@@ -159,19 +159,7 @@ func runBuildah(ctx context.Context, opts Options) (*Result, error) {
 	if err := writeOutputs(ctx, st, img, opts, out); err != nil {
 		return fail(err)
 	}
-	if opts.IIDFile != "" {
-		if err := os.WriteFile(opts.IIDFile, []byte(out.ImageID), 0o644); err != nil {
-			return nil, fmt.Errorf("writing --iidfile: %w", err)
-		}
-	}
-	if opts.MetadataFile != "" {
-		if err := writeMetadata(opts.MetadataFile, out); err != nil {
-			return nil, err
-		}
-	}
-	out.Duration = time.Since(start)
-	events.Emit(progress.Event{Time: time.Now(), Kind: progress.BuildDone, Image: out.ImageID, Duration: out.Duration})
-	return out, nil
+	return finish(opts, out, start, events)
 }
 
 // checkBuildahOptions rejects the options the buildah backend cannot honour.

@@ -109,6 +109,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("--cache-to %s%s: %w", c.Ref, c.Dir, err)
 		}
 	}
+	return finish(opts, out, start, events)
+}
+
+// finish writes --iidfile and --metadata-file and reports the end of a
+// successful build, for every build path.
+func finish(opts Options, out *Result, start time.Time, events progress.Sink) (*Result, error) {
 	if opts.IIDFile != "" {
 		if err := os.WriteFile(opts.IIDFile, []byte(out.ImageID), 0o644); err != nil {
 			return nil, fmt.Errorf("writing --iidfile: %w", err)

@@ -80,16 +80,7 @@ func (b *Buildah) Build(ctx context.Context, c Case) (v1.Image, error) {
 		// OnBuild, Shell), so it is the fair comparison with Docker.
 		"--format", "docker",
 		"--build-arg", "BASE=" + b.Base, "-t", tag, "-f", filepath.Join(c.Dir, "Dockerfile")}
-	for _, k := range sortedKeys(c.BuildArgs) {
-		args = append(args, "--build-arg", k+"="+c.BuildArgs[k])
-	}
-	if c.Target != "" {
-		args = append(args, "--target", c.Target)
-	}
-	for _, id := range sortedKeys(c.Secrets) {
-		args = append(args, "--secret", "id="+id+",src="+filepath.Join(c.Dir, c.Secrets[id]))
-	}
-	args = append(args, c.Dir)
+	args = append(args, c.cliArgs()...)
 	out, err := b.run(ctx, args...)
 	if err != nil {
 		return nil, &BuildError{Builder: b.Name(), Err: err, Output: out}

@@ -112,3 +112,20 @@ func decodeStrict(data []byte, v any) error {
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
 }
+
+// cliArgs are the `docker build`/`buildah build` arguments a case adds to
+// its builder's own: build args, target and secrets (in a stable order),
+// then the context directory.
+func (c Case) cliArgs() []string {
+	var args []string
+	for _, k := range sortedKeys(c.BuildArgs) {
+		args = append(args, "--build-arg", k+"="+c.BuildArgs[k])
+	}
+	if c.Target != "" {
+		args = append(args, "--target", c.Target)
+	}
+	for _, id := range sortedKeys(c.Secrets) {
+		args = append(args, "--secret", "id="+id+",src="+filepath.Join(c.Dir, c.Secrets[id]))
+	}
+	return append(args, c.Dir)
+}

@@ -56,16 +56,7 @@ func (d *Docker) Build(ctx context.Context, c Case) (v1.Image, error) {
 		// the only one a RUN container can join.
 		"--network", "host",
 		"--build-arg", "BASE=" + d.Base, "-t", tag, "-f", filepath.Join(c.Dir, "Dockerfile")}
-	for _, k := range sortedKeys(c.BuildArgs) {
-		args = append(args, "--build-arg", k+"="+c.BuildArgs[k])
-	}
-	if c.Target != "" {
-		args = append(args, "--target", c.Target)
-	}
-	for _, id := range sortedKeys(c.Secrets) {
-		args = append(args, "--secret", "id="+id+",src="+filepath.Join(c.Dir, c.Secrets[id]))
-	}
-	args = append(args, c.Dir)
+	args = append(args, c.cliArgs()...)
 	out, err := d.run(ctx, args...)
 	if err != nil {
 		return nil, &BuildError{Builder: d.Name(), Err: err, Output: out}
